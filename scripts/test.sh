@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The full test suite, as CI runs it (`make test`). Installs what it needs on a fresh
+# machine (Python tools into .venv / .venv-checkov), builds once, runs everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
+
+step "python tools (moto server, cargo-lambda, checkov)"
+bash scripts/venv.sh --with-checkov
+export MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export PATH="$PWD/.venv/bin:$PATH"
+
+step "formatting"
+cargo fmt --all -- --check
+terraform fmt -check -recursive infra
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build"
+cargo build --workspace --all-targets --locked
+
+step "terraform: validate, terraform test, checkov"
+bash scripts/terraform-checks.sh
+
+step "cargo test: unit, property, CLI golden, end to end against moto and terraform"
+cargo test --workspace --locked
+
+step "done in $(( $(date +%s) - start ))s"

@@ -1,0 +1,225 @@
+//! Publishing the janitor's own events to its EventBridge bus.
+//!
+//! `PutEvents` takes at most 10 entries and 256 KB per call and reports failures per
+//! entry, not as an error of the call. Failed entries are retried a bounded number of
+//! times; what still fails is returned to the caller, never silently dropped.
+
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use serde::Serialize;
+
+use super::error_text;
+
+/// The `source` of every event the janitor emits (custom sources may not start with `aws.`).
+pub const EVENT_SOURCE: &str = "ecr-janitor";
+/// Entries per `PutEvents` call (AWS limit).
+pub const MAX_ENTRIES_PER_CALL: usize = 10;
+/// Size limit of one call, and so of one entry (AWS limit).
+pub const MAX_CALL_BYTES: usize = 256 * 1024;
+/// Attempts for entries that EventBridge reports as failed.
+const ENTRY_ATTEMPTS: u32 = 3;
+
+/// One event for the janitor bus.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BusEvent {
+    /// `detail-type`, e.g. `Sweep Completed`.
+    pub detail_type: String,
+    /// `detail`, a JSON object.
+    pub detail: serde_json::Value,
+    /// ARNs the event is about.
+    pub resources: Vec<String>,
+}
+
+impl BusEvent {
+    /// EventBridge's size of an entry: the UTF-8 bytes of its strings.
+    fn entry_size(&self) -> usize {
+        EVENT_SOURCE.len()
+            + self.detail_type.len()
+            + self.detail.to_string().len()
+            + self.resources.iter().map(String::len).sum::<usize>()
+    }
+}
+
+/// An event EventBridge did not accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedEvent {
+    pub detail_type: String,
+    pub error_code: String,
+    pub error_message: String,
+}
+
+/// What became of a batch of events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PublishReport {
+    pub published: usize,
+    pub failed: Vec<FailedEvent>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The call itself failed after the SDK's retries (throttling, network, permissions).
+    #[error("PutEvents to bus {bus} failed: {message}")]
+    Call { bus: String, message: String },
+}
+
+/// Splits events into `PutEvents` calls: at most 10 entries and 256 KB each. Entries
+/// larger than a whole call can never be sent and are returned separately.
+pub fn plan_batches(events: &[BusEvent]) -> (Vec<Vec<&BusEvent>>, Vec<&BusEvent>) {
+    let mut batches: Vec<Vec<&BusEvent>> = Vec::new();
+    let mut oversized = Vec::new();
+    let mut current: Vec<&BusEvent> = Vec::new();
+    let mut current_bytes = 0;
+    for event in events {
+        let size = event.entry_size();
+        if size > MAX_CALL_BYTES {
+            oversized.push(event);
+            continue;
+        }
+        if current.len() == MAX_ENTRIES_PER_CALL || current_bytes + size > MAX_CALL_BYTES {
+            batches.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current.push(event);
+        current_bytes += size;
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    (batches, oversized)
+}
+
+/// The janitor's event bus.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    client: aws_sdk_eventbridge::Client,
+    bus_name: String,
+}
+
+impl EventBus {
+    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
+        EventBus {
+            client,
+            bus_name: bus_name.into(),
+        }
+    }
+
+    pub fn bus_name(&self) -> &str {
+        &self.bus_name
+    }
+
+    /// Publishes every event, retrying entries EventBridge rejects. A call-level error
+    /// (after the SDK's own retries) stops publishing and is returned, so the caller
+    /// can fail the invocation and let Lambda retry it.
+    pub async fn publish(&self, events: &[BusEvent]) -> Result<PublishReport, BusError> {
+        let (batches, oversized) = plan_batches(events);
+        let mut report = PublishReport::default();
+        for event in oversized {
+            report.failed.push(FailedEvent {
+                detail_type: event.detail_type.clone(),
+                error_code: "EntryTooLarge".to_owned(),
+                error_message: format!(
+                    "entry of {} bytes exceeds EventBridge's {MAX_CALL_BYTES} bytes",
+                    event.entry_size()
+                ),
+            });
+        }
+        for batch in batches {
+            self.publish_batch(batch, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn publish_batch(
+        &self,
+        mut pending: Vec<&BusEvent>,
+        report: &mut PublishReport,
+    ) -> Result<(), BusError> {
+        for attempt in 1..=ENTRY_ATTEMPTS {
+            let entries: Vec<PutEventsRequestEntry> =
+                pending.iter().map(|event| self.entry(event)).collect();
+            let output = self
+                .client
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|err| BusError::Call {
+                    bus: self.bus_name.clone(),
+                    message: error_text(&err),
+                })?;
+            // Result entries line up with request entries; a failed one carries an error code.
+            let mut retry = Vec::new();
+            for (event, result) in pending.iter().zip(output.entries()) {
+                match result.error_code() {
+                    None => report.published += 1,
+                    Some(code) if attempt < ENTRY_ATTEMPTS => {
+                        tracing::warn!(detail_type = %event.detail_type, error_code = code, attempt, "event rejected by EventBridge, retrying");
+                        retry.push(*event);
+                    }
+                    Some(code) => report.failed.push(FailedEvent {
+                        detail_type: event.detail_type.clone(),
+                        error_code: code.to_owned(),
+                        error_message: result.error_message().unwrap_or_default().to_owned(),
+                    }),
+                }
+            }
+            if retry.is_empty() {
+                return Ok(());
+            }
+            pending = retry;
+            tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
+        }
+        Ok(())
+    }
+
+    fn entry(&self, event: &BusEvent) -> PutEventsRequestEntry {
+        PutEventsRequestEntry::builder()
+            .event_bus_name(&self.bus_name)
+            .source(EVENT_SOURCE)
+            .detail_type(&event.detail_type)
+            .detail(event.detail.to_string())
+            .set_resources(Some(event.resources.clone()))
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(detail_bytes: usize) -> BusEvent {
+        BusEvent {
+            detail_type: "Test".to_owned(),
+            detail: json!({ "pad": "x".repeat(detail_bytes) }),
+            resources: vec![],
+        }
+    }
+
+    #[test]
+    fn batches_hold_at_most_ten_entries() {
+        let events: Vec<BusEvent> = (0..25).map(|_| event(10)).collect();
+        let (batches, oversized) = plan_batches(&events);
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![10, 10, 5]);
+        assert!(oversized.is_empty());
+    }
+
+    #[test]
+    fn batches_stay_under_the_call_size_limit() {
+        let events: Vec<BusEvent> = (0..4).map(|_| event(100 * 1024)).collect();
+        let (batches, _) = plan_batches(&events);
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![2, 2]);
+    }
+
+    #[test]
+    fn an_entry_larger_than_a_call_is_set_aside() {
+        let events = vec![event(10), event(300 * 1024), event(10)];
+        let (batches, oversized) = plan_batches(&events);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].len(), 2);
+        assert_eq!(oversized.len(), 1);
+    }
+}

@@ -1,0 +1,12 @@
+//! ecr-janitor's library: the pure domain (lifecycle engine, tag rules, findings,
+//! event types) and the thin AWS adapters the functions execute plans with.
+
+pub mod aws;
+pub mod config;
+pub mod findings;
+pub mod lifecycle;
+pub mod logging;
+pub mod metrics;
+pub mod pattern;
+pub mod sweep;
+pub mod tags;

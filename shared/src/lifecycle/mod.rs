@@ -1,0 +1,1 @@
+//! ECR lifecycle policies: model, validation and evaluation (issue 2).
