@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use super::error_text;
 
+/// Environment variable that names the janitor's bus in every function.
+pub const ENV_BUS_NAME: &str = "JANITOR_BUS_NAME";
 /// The `source` of every event the janitor emits (custom sources may not start with `aws.`).
 pub const EVENT_SOURCE: &str = "ecr-janitor";
 /// Entries per `PutEvents` call (AWS limit).
@@ -58,9 +60,19 @@ pub struct PublishReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
+    #[error("{ENV_BUS_NAME} is not set: it must name the janitor's EventBridge bus")]
+    NotConfigured,
     /// The call itself failed after the SDK's retries (throttling, network, permissions).
     #[error("PutEvents to bus {bus} failed: {message}")]
     Call { bus: String, message: String },
+}
+
+/// The bus named by `JANITOR_BUS_NAME`; every function needs it to report what it did.
+pub fn bus_name_from_env() -> Result<String, BusError> {
+    std::env::var(ENV_BUS_NAME)
+        .ok()
+        .filter(|name| !name.trim().is_empty())
+        .ok_or(BusError::NotConfigured)
 }
 
 /// Splits events into `PutEvents` calls: at most 10 entries and 256 KB each. Entries
