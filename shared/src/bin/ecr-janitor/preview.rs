@@ -1,0 +1,223 @@
+//! `ecr-janitor preview`: what a lifecycle policy would do to a repository's images.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Args, ValueEnum};
+use janitor::lifecycle::{
+    evaluate, parse_describe_images, Action, EvaluationInput, ImageRecord, KeepReason, Outcome,
+    Plan,
+};
+use serde::Serialize;
+
+use crate::input;
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The lifecycle policy JSON, exactly as given to PutLifecyclePolicy.
+    #[arg(long, value_name = "POLICY.json")]
+    policy: PathBuf,
+    /// The output of `aws ecr describe-images --output json` (use `--filter imageStatus=ANY`
+    /// to include archived images).
+    #[arg(long, value_name = "IMAGES.json")]
+    images: PathBuf,
+    /// Image indexes and the child digests they reference: {"sha256:index": ["sha256:child", ...]}.
+    #[arg(long, value_name = "CHILDREN.json")]
+    index_children: Option<PathBuf>,
+    /// The evaluation instant (RFC 3339); defaults to now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    now: Option<DateTime<Utc>>,
+    /// `json` lists the actions; `table` shows every image and why it is kept.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Table,
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|instant| instant.with_timezone(&Utc))
+        .map_err(|error| format!("not an RFC 3339 timestamp ({error}), e.g. 2026-01-31T12:00:00Z"))
+}
+
+pub fn run(args: &PreviewArgs) -> ExitCode {
+    match plan(args) {
+        Ok((images, plan)) => input::write_stdout(&match args.format {
+            Format::Json => json_report(&plan),
+            Format::Table => table_report(&images, &plan),
+        }),
+        Err(message) => input::invalid(&message),
+    }
+}
+
+fn plan(args: &PreviewArgs) -> Result<(Vec<ImageRecord>, Plan), String> {
+    let policy = input::read_policy(&args.policy)?;
+    let images = parse_describe_images(&input::read_text(&args.images, "images")?)
+        .map_err(|error| format!("{}: {error}", args.images.display()))?;
+    let index_children = match &args.index_children {
+        Some(path) => read_index_children(path)?,
+        None => HashMap::new(),
+    };
+    let plan = evaluate(
+        &policy,
+        &EvaluationInput {
+            images: &images,
+            index_children: &index_children,
+            protected: &HashMap::new(),
+            now: args.now.unwrap_or_else(Utc::now),
+        },
+    );
+    Ok((images, plan))
+}
+
+fn read_index_children(path: &Path) -> Result<HashMap<String, Vec<String>>, String> {
+    let text = input::read_text(path, "index children")?;
+    let mut deserializer = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        format!(
+            "{}: {}: {} (expected {{\"sha256:index\": [\"sha256:child\", ...]}})",
+            path.display(),
+            error.path(),
+            error.inner()
+        )
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'p> {
+    actions: Vec<JsonAction<'p>>,
+    kept_count: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonAction<'p> {
+    image_digest: &'p str,
+    action: Action,
+    rule_priority: u32,
+}
+
+fn json_report(plan: &Plan) -> String {
+    let actions: Vec<JsonAction> = plan
+        .decisions
+        .iter()
+        .filter_map(|decision| match decision.outcome {
+            Outcome::Act {
+                action,
+                rule_priority,
+            } => Some(JsonAction {
+                image_digest: &decision.digest,
+                action,
+                rule_priority,
+            }),
+            Outcome::Keep { .. } => None,
+        })
+        .collect();
+    let report = JsonReport {
+        kept_count: plan.decisions.len() - actions.len(),
+        actions,
+    };
+    // Serializing plain structs of strings and integers cannot fail.
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Digests are shortened to `sha256:` and 12 hex digits, as `docker images` does.
+const SHORT_DIGEST: usize = 19;
+
+fn short(digest: &str) -> &str {
+    digest.get(..SHORT_DIGEST).unwrap_or(digest)
+}
+
+fn table_report(images: &[ImageRecord], plan: &Plan) -> String {
+    let by_digest: HashMap<&str, &ImageRecord> = images
+        .iter()
+        .map(|image| (image.digest.as_str(), image))
+        .collect();
+    let mut rows = vec![[
+        "DIGEST".to_owned(),
+        "TAGS".to_owned(),
+        "PUSHED".to_owned(),
+        "DECISION".to_owned(),
+        "RULE / REASON".to_owned(),
+    ]];
+    let (mut expired, mut transitioned) = (0, 0);
+    for decision in &plan.decisions {
+        let image = by_digest.get(decision.digest.as_str());
+        let tags = image
+            .filter(|image| !image.tags.is_empty())
+            .map_or_else(|| "<untagged>".to_owned(), |image| image.tags.join(","));
+        let pushed = image.map_or_else(String::new, |image| {
+            image.pushed_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        });
+        let (verdict, why) = match &decision.outcome {
+            Outcome::Act {
+                action,
+                rule_priority,
+            } => {
+                let verdict = match action {
+                    Action::Expire => {
+                        expired += 1;
+                        "expire"
+                    }
+                    Action::Transition => {
+                        transitioned += 1;
+                        "transition"
+                    }
+                };
+                (verdict, format!("rule {rule_priority}"))
+            }
+            Outcome::Keep { reason } => ("keep", keep_reason(reason)),
+        };
+        rows.push([
+            short(&decision.digest).to_owned(),
+            tags,
+            pushed,
+            verdict.to_owned(),
+            why,
+        ]);
+    }
+    let mut widths = [0; 5];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        text.push_str(line.join("  ").trim_end());
+        text.push('\n');
+    }
+    let kept = plan.decisions.len() - expired - transitioned;
+    text.push_str(&format!(
+        "\n{expired} to expire, {transitioned} to transition, {kept} kept\n"
+    ));
+    text
+}
+
+fn keep_reason(reason: &KeepReason) -> String {
+    match reason {
+        KeepReason::NotSelected => "not selected by any rule".to_owned(),
+        KeepReason::KeptByRule { rule_priority } => format!("kept by rule {rule_priority}"),
+        KeepReason::Protected { reason } => format!("protected: {reason}"),
+        KeepReason::ReferencedByIndex { index_digest } => {
+            format!("referenced by index {}", short(index_digest))
+        }
+        KeepReason::SubjectKept { subject_digest } => {
+            format!("its subject {} is kept", short(subject_digest))
+        }
+    }
+}

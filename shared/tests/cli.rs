@@ -1,0 +1,159 @@
+//! Golden tests of the `ecr-janitor` binary on the files in `tests/fixtures/`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const NOW: &str = "2026-11-28T12:00:00Z";
+
+/// Runs the binary from the package root, so fixture paths in messages are stable.
+fn ecr_janitor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecr-janitor"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the ecr-janitor binary runs")
+}
+
+fn golden(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn preview(format: &str) -> Output {
+    ecr_janitor(&[
+        "preview",
+        "--policy",
+        "tests/fixtures/policy.json",
+        "--images",
+        "tests/fixtures/images.json",
+        "--index-children",
+        "tests/fixtures/index-children.json",
+        "--now",
+        NOW,
+        "--format",
+        format,
+    ])
+}
+
+/// Releases beyond the newest three and their signature expire, a stale release
+/// candidate is archived, old untagged builds expire unless a kept index references
+/// them, an old index goes with its child, and an archived image a year in archive goes.
+#[test]
+fn preview_prints_the_actions_as_json() {
+    let output = preview("json");
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(stdout(&output), golden("preview.json"));
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn preview_table_shows_every_image_and_why_it_is_kept() {
+    let output = preview("table");
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(stdout(&output), golden("preview-table.txt"));
+}
+
+#[test]
+fn preview_without_index_children_keeps_nothing_back_for_indexes() {
+    let output = ecr_janitor(&[
+        "preview",
+        "--policy",
+        "tests/fixtures/policy.json",
+        "--images",
+        "tests/fixtures/images.json",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    assert_eq!(report["actions"].as_array().map(Vec::len), Some(9));
+    assert_eq!(report["keptCount"], 7);
+}
+
+#[test]
+fn validate_accepts_a_valid_policy() {
+    let output = ecr_janitor(&["validate", "--policy", "tests/fixtures/policy.json"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout(&output),
+        "tests/fixtures/policy.json: valid lifecycle policy (5 rules)\n"
+    );
+}
+
+#[test]
+fn validate_reports_every_error_and_exits_2() {
+    let output = ecr_janitor(&["validate", "--policy", "tests/fixtures/invalid-policy.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(stderr(&output), golden("invalid-policy.stderr"));
+}
+
+#[test]
+fn preview_rejects_an_invalid_policy_like_validate() {
+    let output = ecr_janitor(&[
+        "preview",
+        "--policy",
+        "tests/fixtures/invalid-policy.json",
+        "--images",
+        "tests/fixtures/images.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(stderr(&output), golden("invalid-policy.stderr"));
+}
+
+#[test]
+fn a_missing_file_is_named_and_exits_2() {
+    let output = ecr_janitor(&["validate", "--policy", "tests/fixtures/absent.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output)
+            .starts_with("ecr-janitor: cannot read policy file tests/fixtures/absent.json: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_bad_images_file_names_the_image_and_field() {
+    let output = ecr_janitor(&[
+        "preview",
+        "--policy",
+        "tests/fixtures/policy.json",
+        "--images",
+        "tests/fixtures/bad-images.json",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output), golden("bad-images.stderr"));
+}
+
+#[test]
+fn a_bad_now_is_rejected_by_the_argument_parser() {
+    let output = ecr_janitor(&[
+        "preview",
+        "--policy",
+        "tests/fixtures/policy.json",
+        "--images",
+        "tests/fixtures/images.json",
+        "--now",
+        "yesterday",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("invalid value 'yesterday' for '--now <RFC3339>'"),
+        "{}",
+        stderr(&output)
+    );
+}
