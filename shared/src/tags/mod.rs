@@ -1,11 +1,19 @@
-//! Tag rules (issue 4). Placeholder section type until the tag-enforcer lands.
+//! Tag rules (issue 4): every pushed tag is judged against the `tagRules` section of
+//! the configuration, and violations are reported, untagged or deleted safely.
+//!
+//! The pipeline is pure up to the last step: [`event::classify`] reads the
+//! EventBridge event, [`TagRulesConfig::verdict`] judges the tag, [`plan::plan_step`]
+//! picks the safe step from the image's current tags, and [`enforcer::TagEnforcer`]
+//! executes it against ECR and publishes the `Tag Rule Violation` event.
 
-use crate::config::FieldError;
+pub mod config;
+pub mod decision;
+pub mod enforcer;
+pub mod event;
+pub mod plan;
+pub mod verdict;
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TagRulesConfig {}
-
-impl TagRulesConfig {
-    pub fn validate(&self, _field: &str, _errors: &mut Vec<FieldError>) {}
-}
+pub use config::{TagRule, TagRulesConfig, ViolationAction};
+pub use decision::{ActionTaken, Decision, ViolationRecord, TAG_RULE_VIOLATION};
+pub use enforcer::{EnforcerError, TagEnforcer};
+pub use verdict::{AllowedBy, Verdict, Violation, ViolationKind};
