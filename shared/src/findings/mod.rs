@@ -1,11 +1,23 @@
-//! Scan findings (issue 5). Placeholder section type until the scan-forwarder lands.
+//! Scan findings (issue 5): enhanced (Inspector) and basic (ECR) scan results,
+//! normalised, filtered by severity and suppressions, imported into Security Hub and
+//! published on the janitor bus.
+//!
+//! Pure modules parse, normalise, filter and map; `security_hub` and `handler` are the
+//! thin layer that calls AWS.
 
-use crate::config::FieldError;
+pub mod asff;
+pub mod basic;
+pub mod bus_event;
+pub mod config;
+pub mod event;
+pub mod filter;
+pub mod handler;
+pub mod inspector;
+pub mod model;
+pub mod security_hub;
+pub mod timestamp;
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ScanConfig {}
-
-impl ScanConfig {
-    pub fn validate(&self, _field: &str, _errors: &mut Vec<FieldError>) {}
-}
+pub use asff::Caller;
+pub use config::{ScanConfig, Suppression};
+pub use handler::{ForwardError, ForwardReport, ScanForwarder};
+pub use model::{Finding, FindingSource, FindingStatus, FixAvailable, Package, Severity};
