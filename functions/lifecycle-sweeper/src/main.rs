@@ -1,1 +1,30 @@
-fn main() {}
+//! lifecycle-sweeper: applies the janitor's lifecycle policies to ECR on a schedule,
+//! per repository. All logic lives in `janitor::sweep`; this only wires it to Lambda.
+
+use janitor::aws::bus::bus_name_from_env;
+use janitor::config::JanitorConfig;
+use janitor::sweep::Sweeper;
+use janitor::{aws, logging};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    logging::init();
+    let sdk = aws::load_sweep_sdk_config().await;
+    let config = JanitorConfig::load_from_env(&sdk)
+        .await
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    // Summaries and fan-out events go to the bus: a sweeper without one could not
+    // report what it did, so it does not start.
+    let bus_name = bus_name_from_env().inspect_err(|err| tracing::error!(error = %err))?;
+    let sweeper = Sweeper::from_sdk_config(&sdk, config.sweeper, Some(bus_name));
+    let sweeper = &sweeper;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        sweeper
+            .handle_event(&event.payload, chrono::Utc::now())
+            .await
+            .map_err(Error::from)
+    }))
+    .await
+}

@@ -1,11 +1,25 @@
-//! Lifecycle sweeps (issue 3). Placeholder section type until the sweeper lands.
+//! Lifecycle sweeps (issue 3): scheduled, safe, index-aware sweeps of real registries.
+//!
+//! A run reads each selected repository (`DescribeImages`, every storage class), learns
+//! which children every image index references (`BatchGetImage`, indexes only),
+//! protects images that are in use (running ECS tasks, Lambda functions), carry a
+//! protected tag or are too young, plans with the lifecycle engine, checks the safety
+//! cap and, in enforce mode, applies the plan. Large registries fan out: one
+//! `Sweep Repository` event per repository, each handled by its own invocation.
 
-use crate::config::FieldError;
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod handler;
+pub mod in_use;
+pub mod manifests;
+pub mod protection;
+pub mod registry;
+pub mod report;
+pub mod repository;
+pub mod trigger;
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SweeperConfig {}
-
-impl SweeperConfig {
-    pub fn validate(&self, _field: &str, _errors: &mut Vec<FieldError>) {}
-}
+pub use config::{PolicySource, RepositoryEntry, SafetyCap, SweepMode, SweeperConfig};
+pub use handler::{SweepError, SweepRun, Sweeper};
+pub use repository::{sweep_repository, RepositorySweep};
+pub use trigger::SweepTrigger;

@@ -1,0 +1,256 @@
+//! The sweeper's entry point: turns a trigger into repository sweeps, inline or fanned
+//! out as one `Sweep Repository` event per repository, and reports each of them.
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::config::{RepositoryEntry, SweeperConfig};
+use super::error::AwsCallError;
+use super::in_use::{lambda_images, running_ecs_images, ImageUse};
+use super::registry::{self, Repository};
+use super::report::{PolicyKind, RepositorySummary};
+use super::repository::{sweep_repository, RepositorySweep};
+use super::trigger::{SweepTrigger, SWEEP_REPOSITORY};
+use crate::aws::bus::{BusError, BusEvent, EventBus, FailedEvent};
+
+/// Repositories swept at once by one invocation.
+pub const INLINE_CONCURRENCY: usize = 4;
+
+/// Why a run failed. All of these are worth a retry (the sweep is idempotent: it
+/// plans again from the registry as it is) or need an operator.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Call(#[from] AwsCallError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("{selected} repositories exceed fanOutThreshold but no event bus is configured (JANITOR_BUS_NAME)")]
+    NoBus { selected: usize },
+    #[error("sweep incomplete: {}", .problems.join("; "))]
+    Incomplete { problems: Vec<String> },
+}
+
+/// What one invocation did; the handler's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepRun {
+    pub trigger: SweepTrigger,
+    /// Repositories the configuration selects (1 for a per-repository run).
+    pub repositories_selected: usize,
+    /// `Sweep Repository` events published instead of sweeping inline.
+    pub fanned_out: usize,
+    /// One summary per repository swept inline.
+    pub repositories: Vec<RepositorySummary>,
+    /// Events the bus did not accept.
+    pub event_failures: Vec<FailedEvent>,
+}
+
+/// The sweeper with its clients and configuration.
+#[derive(Debug, Clone)]
+pub struct Sweeper {
+    pub ecr: aws_sdk_ecr::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    /// The janitor bus; `None` only where nothing is published (the CLI).
+    pub bus: Option<EventBus>,
+    pub config: SweeperConfig,
+}
+
+impl Sweeper {
+    /// Builds the clients from one SDK configuration (use
+    /// [`crate::aws::load_sweep_sdk_config`]: adaptive retry).
+    pub fn from_sdk_config(
+        sdk: &aws_config::SdkConfig,
+        config: SweeperConfig,
+        bus_name: Option<String>,
+    ) -> Self {
+        Sweeper {
+            ecr: aws_sdk_ecr::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            lambda: aws_sdk_lambda::Client::new(sdk),
+            bus: bus_name.map(|name| EventBus::new(aws_sdk_eventbridge::Client::new(sdk), name)),
+            config,
+        }
+    }
+
+    /// Handles one Lambda event. Input that is not a trigger is rejected with
+    /// `Ok({"rejected": ...})` (a retry could never succeed and nothing is deleted);
+    /// AWS failures are `Err`, so that Lambda retries the invocation.
+    pub async fn handle_event(
+        &self,
+        event: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Value, SweepError> {
+        let trigger = match SweepTrigger::parse(event) {
+            Ok(trigger) => trigger,
+            Err(err) => {
+                tracing::error!(field = %err.field, message = %err.message, "rejected event");
+                return Ok(json!({ "rejected": { "field": err.field, "message": err.message } }));
+            }
+        };
+        let run = self.run(trigger, now).await?;
+        Ok(serde_json::to_value(&run).unwrap_or_default())
+    }
+
+    /// Runs a sweep for `trigger` as of `now`.
+    pub async fn run(
+        &self,
+        trigger: SweepTrigger,
+        now: DateTime<Utc>,
+    ) -> Result<SweepRun, SweepError> {
+        let selected: Vec<(Repository, &RepositoryEntry)> = match &trigger {
+            SweepTrigger::Repository(name) => match self.config.entry_for(name) {
+                None => {
+                    let why = "not selected by the sweeper configuration";
+                    return Ok(skipped_run(trigger.clone(), name, why));
+                }
+                Some(entry) => match registry::find_repository(&self.ecr, name).await? {
+                    None => {
+                        let why = "the repository does not exist";
+                        return Ok(skipped_run(trigger.clone(), name, why));
+                    }
+                    Some(repository) => vec![(repository, entry)],
+                },
+            },
+            SweepTrigger::Scheduled | SweepTrigger::SweepAll => {
+                registry::list_repositories(&self.ecr)
+                    .await?
+                    .into_iter()
+                    .filter_map(|repository| {
+                        let entry = self.config.entry_for(&repository.name)?;
+                        Some((repository, entry))
+                    })
+                    .collect()
+            }
+        };
+        let scheduled = !matches!(trigger, SweepTrigger::Repository(_));
+        if scheduled && selected.len() > self.config.fan_out_threshold {
+            return self.fan_out(trigger, &selected).await;
+        }
+        // Workloads are only read when there is something to protect.
+        let uses = if selected.is_empty() {
+            tracing::info!("no repository is selected by the sweeper configuration");
+            Vec::new()
+        } else {
+            self.images_in_use().await?
+        };
+        let sweeps: Vec<RepositorySweep> = futures::stream::iter(&selected)
+            .map(|(repository, entry)| {
+                let mode = entry.effective_mode(self.config.mode);
+                sweep_repository(&self.ecr, repository, entry, mode, &uses, now)
+            })
+            .buffered(INLINE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut problems: Vec<String> = sweeps
+            .iter()
+            .filter_map(|sweep| {
+                let error = sweep.error.as_ref()?;
+                Some(format!("{}: {error}", sweep.summary.repository_name))
+            })
+            .collect();
+        let events: Vec<BusEvent> = sweeps
+            .iter()
+            .zip(&selected)
+            .map(|(sweep, (repository, _))| sweep.summary.event(Some(&repository.arn)))
+            .collect();
+        for sweep in &sweeps {
+            sweep.summary.metrics().emit();
+        }
+        let event_failures = match &self.bus {
+            Some(bus) => bus.publish(&events).await?.failed,
+            None => Vec::new(),
+        };
+        problems.extend(event_failures.iter().map(|failed| {
+            format!(
+                "{} event not published: {}",
+                failed.detail_type, failed.error_code
+            )
+        }));
+        let run = SweepRun {
+            trigger,
+            repositories_selected: selected.len(),
+            fanned_out: 0,
+            repositories: sweeps.into_iter().map(|sweep| sweep.summary).collect(),
+            event_failures,
+        };
+        tracing::info!(summary = %serde_json::to_string(&run).unwrap_or_default(), "sweep finished");
+        if problems.is_empty() {
+            Ok(run)
+        } else {
+            Err(SweepError::Incomplete { problems })
+        }
+    }
+
+    /// Image references of running ECS tasks and Lambda functions.
+    pub async fn images_in_use(&self) -> Result<Vec<ImageUse>, AwsCallError> {
+        let (mut ecs, lambda) =
+            futures::try_join!(running_ecs_images(&self.ecs), lambda_images(&self.lambda))?;
+        ecs.extend(lambda);
+        Ok(ecs)
+    }
+
+    async fn fan_out(
+        &self,
+        trigger: SweepTrigger,
+        selected: &[(Repository, &RepositoryEntry)],
+    ) -> Result<SweepRun, SweepError> {
+        let bus = self.bus.as_ref().ok_or(SweepError::NoBus {
+            selected: selected.len(),
+        })?;
+        let events: Vec<BusEvent> = selected
+            .iter()
+            .map(|(repository, _)| BusEvent {
+                detail_type: SWEEP_REPOSITORY.to_owned(),
+                detail: json!({ "repositoryName": repository.name }),
+                resources: vec![repository.arn.clone()],
+            })
+            .collect();
+        let report = bus.publish(&events).await?;
+        tracing::info!(
+            selected = selected.len(),
+            published = report.published,
+            failed = report.failed.len(),
+            "fanned out one Sweep Repository event per repository"
+        );
+        if !report.failed.is_empty() {
+            // The repositories whose events failed would go unswept: fail so Lambda
+            // retries (repeated events only repeat idempotent sweeps).
+            return Err(SweepError::Incomplete {
+                problems: report
+                    .failed
+                    .iter()
+                    .map(|failed| {
+                        format!(
+                            "{SWEEP_REPOSITORY} event not published: {}",
+                            failed.error_code
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        Ok(SweepRun {
+            trigger,
+            repositories_selected: selected.len(),
+            fanned_out: report.published,
+            repositories: Vec::new(),
+            event_failures: report.failed,
+        })
+    }
+}
+
+/// The run of a per-repository trigger whose repository is not swept.
+fn skipped_run(trigger: SweepTrigger, name: &str, why: &str) -> SweepRun {
+    tracing::warn!(repository = %name, reason = why, "repository not swept");
+    let mut summary = RepositorySummary::new(name, PolicyKind::Configured, Default::default());
+    summary.skipped = Some(why.to_owned());
+    SweepRun {
+        trigger,
+        repositories_selected: 0,
+        fanned_out: 0,
+        repositories: vec![summary],
+        event_failures: Vec::new(),
+    }
+}

@@ -1,0 +1,350 @@
+//! The record of a sweep: one JSON log line per action, a `Sweep Completed` summary
+//! per repository (on the janitor bus and in the handler's result), and EMF metrics.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::config::SweepMode;
+use super::executor::ActionFailure;
+use super::protection::ProtectionKind;
+use crate::aws::bus::BusEvent;
+use crate::lifecycle::{Action, ImageRecord, Outcome, Plan};
+use crate::metrics::EmfRecord;
+
+/// `detail-type` of the per-repository summary event.
+pub const SWEEP_COMPLETED: &str = "Sweep Completed";
+/// Failures listed in a summary; the rest are counted (keeps events under 256 KB).
+const LISTED_FAILURES: usize = 50;
+
+/// One image the plan acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedAction {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub rule_priority: u32,
+    pub action: Action,
+    pub size_bytes: Option<i64>,
+    pub is_index: bool,
+}
+
+/// The plan's actions, in plan (digest) order.
+pub fn planned_actions(plan: &Plan, images: &[ImageRecord]) -> Vec<PlannedAction> {
+    let by_digest: HashMap<&str, &ImageRecord> = images
+        .iter()
+        .map(|image| (image.digest.as_str(), image))
+        .collect();
+    plan.decisions
+        .iter()
+        .filter_map(|decision| match decision.outcome {
+            Outcome::Act {
+                action,
+                rule_priority,
+            } => {
+                let image = by_digest.get(decision.digest.as_str());
+                Some(PlannedAction {
+                    digest: decision.digest.clone(),
+                    tags: image.map(|image| image.tags.clone()).unwrap_or_default(),
+                    rule_priority,
+                    action,
+                    size_bytes: image.and_then(|image| image.size_bytes),
+                    is_index: image.is_some_and(|image| image.is_index()),
+                })
+            }
+            Outcome::Keep { .. } => None,
+        })
+        .collect()
+}
+
+/// Images and bytes one rule acts on with one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleCount {
+    pub rule_priority: u32,
+    pub action: Action,
+    pub images: usize,
+    pub bytes: i64,
+}
+
+/// Which policy a repository was swept with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PolicyKind {
+    Configured,
+    Native,
+}
+
+/// The outcome of sweeping one repository: the `Sweep Completed` event's detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositorySummary {
+    pub repository_name: String,
+    pub policy: PolicyKind,
+    pub dry_run: bool,
+    /// Images the repository held when it was read.
+    pub images: usize,
+    /// Planned actions by rule and action.
+    pub by_rule: Vec<RuleCount>,
+    pub planned_expire: usize,
+    pub planned_transition: usize,
+    /// Bytes the planned expirations would free.
+    pub planned_bytes: i64,
+    /// Done in this run (always 0 in dry-run or when the cap tripped).
+    pub expired: usize,
+    pub transitioned: usize,
+    pub bytes_freed: i64,
+    /// Protected images by kind (they take part in the policy but are never acted on).
+    pub protected: BTreeMap<ProtectionKind, usize>,
+    /// Why the safety cap stopped every action, when it did.
+    pub cap_tripped: Option<String>,
+    /// Why the repository was not swept at all (no native policy, not found, ...).
+    pub skipped: Option<String>,
+    pub failure_count: usize,
+    /// The first failures (all of them up to 50).
+    pub failures: Vec<ActionFailure>,
+    /// A call that failed after retries and stopped this repository's sweep.
+    pub error: Option<String>,
+}
+
+impl RepositorySummary {
+    /// An empty summary, before the repository is read.
+    pub fn new(repository_name: &str, policy: PolicyKind, mode: SweepMode) -> Self {
+        RepositorySummary {
+            repository_name: repository_name.to_owned(),
+            policy,
+            dry_run: mode == SweepMode::DryRun,
+            images: 0,
+            by_rule: Vec::new(),
+            planned_expire: 0,
+            planned_transition: 0,
+            planned_bytes: 0,
+            expired: 0,
+            transitioned: 0,
+            bytes_freed: 0,
+            protected: BTreeMap::new(),
+            cap_tripped: None,
+            skipped: None,
+            failure_count: 0,
+            failures: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Fills the plan's counts.
+    pub fn count_plan(&mut self, actions: &[PlannedAction]) {
+        let mut by_rule: BTreeMap<(u32, bool), RuleCount> = BTreeMap::new();
+        for action in actions {
+            let bytes = action.size_bytes.unwrap_or(0);
+            let count = by_rule
+                .entry((action.rule_priority, action.action == Action::Transition))
+                .or_insert(RuleCount {
+                    rule_priority: action.rule_priority,
+                    action: action.action,
+                    images: 0,
+                    bytes: 0,
+                });
+            count.images += 1;
+            count.bytes += bytes;
+            match action.action {
+                Action::Expire => {
+                    self.planned_expire += 1;
+                    self.planned_bytes += bytes;
+                }
+                Action::Transition => self.planned_transition += 1,
+            }
+        }
+        self.by_rule = by_rule.into_values().collect();
+    }
+
+    pub fn record_failures(&mut self, mut failures: Vec<ActionFailure>) {
+        self.failure_count = failures.len();
+        failures.truncate(LISTED_FAILURES);
+        self.failures = failures;
+    }
+
+    /// The `Sweep Completed` event for the janitor bus.
+    pub fn event(&self, repository_arn: Option<&str>) -> BusEvent {
+        BusEvent {
+            detail_type: SWEEP_COMPLETED.to_owned(),
+            detail: serde_json::to_value(self).unwrap_or_default(),
+            resources: repository_arn.map(str::to_owned).into_iter().collect(),
+        }
+    }
+
+    /// The same counts as CloudWatch metrics. Repository names are not a dimension:
+    /// with thousands of repositories that would be thousands of billed metrics.
+    pub fn metrics(&self) -> EmfRecord {
+        let mut record = EmfRecord::new()
+            .dimension("Function", "lifecycle-sweeper")
+            .dimension("DryRun", if self.dry_run { "true" } else { "false" })
+            .count("ImagesSwept", self.images as f64)
+            .count("ImagesPlannedExpire", self.planned_expire as f64)
+            .count("ImagesPlannedTransition", self.planned_transition as f64)
+            .count("ImagesExpired", self.expired as f64)
+            .count("ImagesTransitioned", self.transitioned as f64)
+            .count("BytesFreed", self.bytes_freed as f64)
+            .count("ActionFailures", self.failure_count as f64)
+            .count(
+                "SafetyCapTripped",
+                f64::from(u8::from(self.cap_tripped.is_some())),
+            )
+            .count("SweepErrors", f64::from(u8::from(self.error.is_some())));
+        for (kind, name) in [
+            (ProtectionKind::InUse, "ProtectedInUse"),
+            (ProtectionKind::ProtectedTag, "ProtectedByTag"),
+            (ProtectionKind::MinimumAge, "ProtectedByAge"),
+        ] {
+            let count = self.protected.get(&kind).copied().unwrap_or(0);
+            record = record.count(name, count as f64);
+        }
+        record
+    }
+}
+
+/// Logs one structured line per action (planned in dry-run, applied in enforce).
+pub fn log_action(repository: &str, action: &PlannedAction, dry_run: bool, outcome: &str) {
+    tracing::info!(
+        repository,
+        digest = %action.digest,
+        tags = ?action.tags,
+        rule = action.rule_priority,
+        action = ?action.action,
+        bytes = action.size_bytes.unwrap_or(0),
+        dry_run,
+        outcome,
+        "lifecycle action"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::{ImageDecision, ImageStatus, KeepReason};
+
+    fn image(digest: &str, size: i64, index: bool) -> ImageRecord {
+        ImageRecord {
+            digest: digest.into(),
+            tags: vec![format!("t-{digest}")],
+            pushed_at: chrono::DateTime::from_timestamp(0, 0).expect("epoch"),
+            last_pulled_at: None,
+            status: ImageStatus::Active,
+            archived_at: None,
+            activated_at: None,
+            manifest_media_type: index
+                .then(|| "application/vnd.oci.image.index.v1+json".to_owned()),
+            artifact_media_type: None,
+            subject_digest: None,
+            size_bytes: Some(size),
+        }
+    }
+
+    fn act(digest: &str, action: Action, rule_priority: u32) -> ImageDecision {
+        ImageDecision {
+            digest: digest.into(),
+            outcome: Outcome::Act {
+                action,
+                rule_priority,
+            },
+        }
+    }
+
+    #[test]
+    fn plan_counts_by_rule_and_action() {
+        let images = [
+            image("a", 10, true),
+            image("b", 20, false),
+            image("c", 30, false),
+            image("d", 5, false),
+        ];
+        let plan = Plan {
+            decisions: vec![
+                act("a", Action::Expire, 20),
+                act("b", Action::Expire, 10),
+                act("c", Action::Transition, 10),
+                ImageDecision {
+                    digest: "d".into(),
+                    outcome: Outcome::Keep {
+                        reason: KeepReason::NotSelected,
+                    },
+                },
+            ],
+        };
+        let actions = planned_actions(&plan, &images);
+        assert_eq!(
+            actions
+                .iter()
+                .map(|a| (a.digest.as_str(), a.is_index))
+                .collect::<Vec<_>>(),
+            vec![("a", true), ("b", false), ("c", false)]
+        );
+        assert_eq!(actions[0].tags, vec!["t-a"]);
+        let mut summary = RepositorySummary::new("repo", PolicyKind::Configured, SweepMode::DryRun);
+        summary.count_plan(&actions);
+        assert_eq!(
+            summary.by_rule,
+            vec![
+                RuleCount {
+                    rule_priority: 10,
+                    action: Action::Expire,
+                    images: 1,
+                    bytes: 20
+                },
+                RuleCount {
+                    rule_priority: 10,
+                    action: Action::Transition,
+                    images: 1,
+                    bytes: 30
+                },
+                RuleCount {
+                    rule_priority: 20,
+                    action: Action::Expire,
+                    images: 1,
+                    bytes: 10
+                },
+            ]
+        );
+        assert_eq!(
+            (
+                summary.planned_expire,
+                summary.planned_transition,
+                summary.planned_bytes
+            ),
+            (2, 1, 30)
+        );
+    }
+
+    #[test]
+    fn failures_are_counted_and_the_list_is_bounded() {
+        let mut summary = RepositorySummary::new("repo", PolicyKind::Native, SweepMode::DryRun);
+        let failures = (0..60)
+            .map(|n| ActionFailure {
+                digest: format!("sha256:{n}"),
+                action: Action::Expire,
+                code: "ImageReferencedByManifestList".into(),
+                message: String::new(),
+            })
+            .collect();
+        summary.record_failures(failures);
+        assert_eq!(summary.failure_count, 60);
+        assert_eq!(summary.failures.len(), 50);
+    }
+
+    #[test]
+    fn event_and_metrics_carry_the_counts() {
+        let mut summary =
+            RepositorySummary::new("repo", PolicyKind::Configured, SweepMode::Enforce);
+        summary.expired = 3;
+        summary.protected.insert(ProtectionKind::InUse, 2);
+        let event = summary.event(Some("arn:aws:ecr:us-east-1:123456789012:repository/repo"));
+        assert_eq!(event.detail_type, "Sweep Completed");
+        assert_eq!(event.detail["repositoryName"], "repo");
+        assert_eq!(event.detail["dryRun"], false);
+        assert_eq!(event.detail["protected"]["inUse"], 2);
+        let line: serde_json::Value =
+            serde_json::from_str(&summary.metrics().to_line(0)).expect("emf json");
+        assert_eq!(line["ImagesExpired"], 3.0);
+        assert_eq!(line["ProtectedInUse"], 2.0);
+        assert_eq!(line["DryRun"], "false");
+    }
+}

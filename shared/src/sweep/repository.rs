@@ -1,0 +1,163 @@
+//! Sweeping one repository: read it, protect what must stay, plan with the lifecycle
+//! engine, check the safety cap, then (in enforce mode) apply the plan.
+
+use chrono::{DateTime, Utc};
+
+use super::config::{PolicySource, RepositoryEntry, SweepMode};
+use super::error::AwsCallError;
+use super::executor::{self, ActionFailure};
+use super::in_use::{protect_in_use, ImageUse};
+use super::manifests::{read_index_children, IndexReadError};
+use super::protection::protections;
+use super::registry::{self, Repository};
+use super::report::{log_action, planned_actions, PlannedAction, PolicyKind, RepositorySummary};
+use crate::lifecycle::{evaluate, Action, EvaluationInput, LifecyclePolicy, Plan};
+
+/// Everything a repository sweep produced.
+#[derive(Debug, Clone)]
+pub struct RepositorySweep {
+    pub summary: RepositorySummary,
+    /// The engine's plan (one decision per image), empty when the sweep stopped early.
+    pub plan: Plan,
+    /// The plan's actions, in digest order.
+    pub actions: Vec<PlannedAction>,
+    /// The AWS call that stopped the sweep, if one did (also in `summary.error`).
+    pub error: Option<AwsCallError>,
+}
+
+impl RepositorySweep {
+    /// A sweep that stopped before planning; `summary` says why.
+    fn stopped(summary: RepositorySummary, error: Option<AwsCallError>) -> Self {
+        RepositorySweep {
+            summary,
+            plan: Plan::default(),
+            actions: Vec::new(),
+            error,
+        }
+    }
+}
+
+/// Sweeps `repository` as `entry` says, in `mode`, as of `now`. `uses` are the image
+/// references of running workloads (see [`super::in_use`]).
+pub async fn sweep_repository(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &Repository,
+    entry: &RepositoryEntry,
+    mode: SweepMode,
+    uses: &[ImageUse],
+    now: DateTime<Utc>,
+) -> RepositorySweep {
+    let (kind, mode) = match entry.policy {
+        PolicySource::Native => (PolicyKind::Native, SweepMode::DryRun),
+        PolicySource::Document(_) => (PolicyKind::Configured, mode),
+    };
+    let mut summary = RepositorySummary::new(&repository.name, kind, mode);
+    let text = match &entry.policy {
+        PolicySource::Document(text) => text.clone(),
+        PolicySource::Native => match registry::native_policy(ecr, &repository.name).await {
+            Ok(Some(text)) => text,
+            Ok(None) => {
+                summary.skipped = Some("the repository has no lifecycle policy".to_owned());
+                return RepositorySweep::stopped(summary, None);
+            }
+            Err(err) => return failed_call(summary, err),
+        },
+    };
+    let policy = match LifecyclePolicy::parse(&text) {
+        Ok(policy) => policy,
+        Err(errors) => {
+            summary.error = Some(format!("lifecycle policy rejected:\n{errors}"));
+            return RepositorySweep::stopped(summary, None);
+        }
+    };
+    let images = match registry::describe_images(ecr, &repository.name).await {
+        Ok(images) => images,
+        Err(err) => return failed_call(summary, err),
+    };
+    summary.images = images.len();
+    let index_children = match read_index_children(ecr, &repository.name, &images).await {
+        Ok(children) => children,
+        Err(IndexReadError::Call(err)) => return failed_call(summary, err),
+        Err(err @ IndexReadError::Unreadable { .. }) => {
+            summary.error = Some(err.to_string());
+            return RepositorySweep::stopped(summary, None);
+        }
+    };
+    let in_use = protect_in_use(uses, &repository.uri, &images);
+    let protections = protections(
+        &images,
+        in_use,
+        &entry.protected_tags,
+        entry.minimum_age_days,
+        now,
+    );
+    let plan = evaluate(
+        &policy,
+        &EvaluationInput {
+            images: &images,
+            index_children: &index_children,
+            protected: &protections.reasons,
+            now,
+        },
+    );
+    let actions = planned_actions(&plan, &images);
+    drop(images);
+    summary.count_plan(&actions);
+    summary.protected = protections.counts();
+    summary.cap_tripped = entry
+        .safety_cap
+        .and_then(|cap| cap.exceeded_by(actions.len(), summary.images));
+    let dry_run = mode == SweepMode::DryRun;
+    if dry_run || summary.cap_tripped.is_some() {
+        let outcome = if dry_run { "planned" } else { "capped" };
+        if let Some(why) = &summary.cap_tripped {
+            tracing::warn!(repository = %repository.name, reason = %why, "safety cap tripped: no action taken");
+        }
+        for action in &actions {
+            log_action(&repository.name, action, dry_run, outcome);
+        }
+        return RepositorySweep {
+            summary,
+            plan,
+            actions,
+            error: None,
+        };
+    }
+    let execution = executor::execute(ecr, &repository.name, &actions).await;
+    let failed: std::collections::HashMap<&str, &ActionFailure> = execution
+        .failures
+        .iter()
+        .map(|failure| (failure.digest.as_str(), failure))
+        .collect();
+    for action in &actions {
+        let done = match action.action {
+            Action::Expire => execution.expired.contains(&action.digest),
+            Action::Transition => execution.transitioned.contains(&action.digest),
+        };
+        let outcome = match (done, failed.get(action.digest.as_str())) {
+            (true, _) if action.action == Action::Expire => "expired",
+            (true, _) => "transitioned",
+            (false, Some(_)) => "failed",
+            (false, None) => "not attempted",
+        };
+        log_action(&repository.name, action, false, outcome);
+        if done && action.action == Action::Expire {
+            summary.bytes_freed += action.size_bytes.unwrap_or(0);
+        }
+    }
+    summary.expired = execution.expired.len();
+    summary.transitioned = execution.transitioned.len();
+    summary.error = execution.error.as_ref().map(ToString::to_string);
+    summary.record_failures(execution.failures);
+    RepositorySweep {
+        summary,
+        plan,
+        actions,
+        error: execution.error,
+    }
+}
+
+fn failed_call(mut summary: RepositorySummary, err: AwsCallError) -> RepositorySweep {
+    summary.error = Some(err.to_string());
+    RepositorySweep::stopped(summary, Some(err))
+}

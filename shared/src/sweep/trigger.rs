@@ -1,0 +1,219 @@
+//! What started a sweep: an EventBridge scheduled rule, an EventBridge Scheduler
+//! schedule (whose input arrives without any envelope), or a `Sweep Repository` event
+//! from the janitor's own bus (one repository, published by a fanned-out run).
+
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::bus::EVENT_SOURCE;
+
+/// `detail-type` of the per-repository trigger the sweeper publishes when it fans out.
+pub const SWEEP_REPOSITORY: &str = "Sweep Repository";
+/// `detail-type` of an EventBridge scheduled rule's event.
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+
+/// ECR's repository name pattern (2–256 characters).
+static REPOSITORY_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+        .unwrap_or_else(|err| unreachable!("constant regex: {err}"))
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type", content = "repositoryName")]
+pub enum SweepTrigger {
+    /// An EventBridge scheduled rule fired: sweep every configured repository.
+    Scheduled,
+    /// EventBridge Scheduler sent `{"sweep": "all"}`: the same as [`SweepTrigger::Scheduled`].
+    SweepAll,
+    /// Sweep one repository.
+    Repository(String),
+}
+
+/// Input that is not a sweeper trigger. It can never succeed, so it is reported and
+/// dropped rather than retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a lifecycle-sweeper trigger: {field}: {message}")]
+pub struct TriggerError {
+    /// The offending field (`detail-type`, `detail.repositoryName`, `sweep`, ...).
+    pub field: String,
+    pub message: String,
+}
+
+fn reject(field: &str, message: impl Into<String>) -> TriggerError {
+    TriggerError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Whether `name` is a valid ECR repository name.
+pub fn is_repository_name(name: &str) -> bool {
+    (2..=256).contains(&name.len()) && REPOSITORY_NAME.is_match(name)
+}
+
+impl SweepTrigger {
+    pub fn parse(event: &Value) -> Result<SweepTrigger, TriggerError> {
+        let Some(object) = event.as_object() else {
+            return Err(reject("(event)", "expected a JSON object"));
+        };
+        if let Some(sweep) = object.get("sweep") {
+            return match sweep.as_str() {
+                Some("all") if object.len() == 1 => Ok(SweepTrigger::SweepAll),
+                Some("all") => Err(reject(
+                    "(event)",
+                    "a Scheduler input must be exactly {\"sweep\": \"all\"}",
+                )),
+                _ => Err(reject("sweep", format!("expected \"all\", got {sweep}"))),
+            };
+        }
+        let detail_type = match object.get("detail-type") {
+            Some(Value::String(detail_type)) => detail_type.as_str(),
+            Some(other) => {
+                return Err(reject(
+                    "detail-type",
+                    format!("expected a string, got {other}"),
+                ))
+            }
+            None => {
+                return Err(reject(
+                    "detail-type",
+                    "missing: expected an EventBridge event or {\"sweep\": \"all\"}",
+                ))
+            }
+        };
+        match detail_type {
+            SCHEDULED_EVENT => Ok(SweepTrigger::Scheduled),
+            SWEEP_REPOSITORY => {
+                let source = object.get("source").and_then(Value::as_str);
+                if source != Some(EVENT_SOURCE) {
+                    return Err(reject(
+                        "source",
+                        format!("expected {EVENT_SOURCE:?} for {SWEEP_REPOSITORY}, got {source:?}"),
+                    ));
+                }
+                let name = object
+                    .get("detail")
+                    .and_then(|detail| detail.get("repositoryName"));
+                match name {
+                    Some(Value::String(name)) if is_repository_name(name) => {
+                        Ok(SweepTrigger::Repository(name.clone()))
+                    }
+                    Some(Value::String(name)) => Err(reject(
+                        "detail.repositoryName",
+                        format!("{name:?} is not a valid ECR repository name"),
+                    )),
+                    Some(other) => Err(reject(
+                        "detail.repositoryName",
+                        format!("expected a string, got {other}"),
+                    )),
+                    None => Err(reject("detail.repositoryName", "missing")),
+                }
+            }
+            other => Err(reject(
+                "detail-type",
+                format!("expected {SCHEDULED_EVENT:?} or {SWEEP_REPOSITORY:?}, got {other:?}"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sweep_repository(detail: Value) -> Value {
+        json!({
+            "version": "0", "id": "x", "detail-type": "Sweep Repository", "source": "ecr-janitor",
+            "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": detail
+        })
+    }
+
+    #[test]
+    fn scheduled_rule_event_sweeps_everything() {
+        let text = include_str!("../../../tests/events/eventbridge-scheduled-event-rule.json");
+        let event: Value = serde_json::from_str(text).expect("sample");
+        assert_eq!(SweepTrigger::parse(&event), Ok(SweepTrigger::Scheduled));
+    }
+
+    #[test]
+    fn scheduler_input_has_no_envelope() {
+        assert_eq!(
+            SweepTrigger::parse(&json!({"sweep": "all"})),
+            Ok(SweepTrigger::SweepAll)
+        );
+        assert_eq!(
+            SweepTrigger::parse(&json!({"sweep": "some"})).map_err(|err| err.field),
+            Err("sweep".to_owned())
+        );
+        assert_eq!(
+            SweepTrigger::parse(&json!({"sweep": "all", "extra": 1})).map_err(|err| err.field),
+            Err("(event)".to_owned())
+        );
+    }
+
+    #[test]
+    fn sweep_repository_names_one_repository() {
+        assert_eq!(
+            SweepTrigger::parse(&sweep_repository(json!({"repositoryName": "team-a/api"}))),
+            Ok(SweepTrigger::Repository("team-a/api".to_owned()))
+        );
+    }
+
+    #[test]
+    fn malformed_events_name_the_field() {
+        let cases = [
+            (json!([1, 2]), "(event)"),
+            (json!({}), "detail-type"),
+            (json!({"detail-type": 3}), "detail-type"),
+            (
+                json!({"detail-type": "ECR Image Action", "detail": {}}),
+                "detail-type",
+            ),
+            (sweep_repository(json!({})), "detail.repositoryName"),
+            (
+                sweep_repository(json!({"repositoryName": 7})),
+                "detail.repositoryName",
+            ),
+            (
+                sweep_repository(json!({"repositoryName": "Bad Name"})),
+                "detail.repositoryName",
+            ),
+            (
+                sweep_repository(json!({"repositoryName": "a"})),
+                "detail.repositoryName",
+            ),
+        ];
+        for (event, field) in cases {
+            let err = SweepTrigger::parse(&event).expect_err("malformed");
+            assert_eq!(err.field, field, "{event}");
+        }
+        let mut foreign = sweep_repository(json!({"repositoryName": "api"}));
+        foreign["source"] = json!("someone-else");
+        assert_eq!(
+            SweepTrigger::parse(&foreign).map_err(|err| err.field),
+            Err("source".to_owned())
+        );
+    }
+
+    #[test]
+    fn repository_names_follow_ecr() {
+        for good in ["ab", "team-a/api", "a.b_c-d/e", &"a".repeat(256)] {
+            assert!(is_repository_name(good), "{good}");
+        }
+        for bad in [
+            "a",
+            "A/b",
+            "team-a/",
+            "/api",
+            "a//b",
+            "a--b",
+            &"a".repeat(257),
+        ] {
+            assert!(!is_repository_name(bad), "{bad}");
+        }
+    }
+}
