@@ -27,4 +27,7 @@ bash scripts/terraform-checks.sh
 step "cargo test: unit, property, CLI golden, end to end against moto and terraform"
 cargo test --workspace --locked
 
+step "demo: the real binaries under cargo-lambda against moto (make demo)"
+bash scripts/demo.sh
+
 step "done in $(( $(date +%s) - start ))s"
