@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
 
-step "python tools (moto server, cargo-lambda, checkov)"
-bash scripts/venv.sh --with-checkov
-export MOTO_SERVER="$PWD/.venv/bin/moto_server"
-export PATH="$PWD/.venv/bin:$PATH"
+# The Python tools install while cargo works: neither needs the other until the tests.
+step "python tools (moto server, cargo-lambda, checkov), in the background"
+mkdir -p target
+bash scripts/venv.sh --with-checkov > target/venv-install.log 2>&1 &
+venv_pid=$!
+trap 'kill $venv_pid 2>/dev/null || true' EXIT
 
 step "formatting"
 cargo fmt --all -- --check
@@ -20,6 +22,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "build"
 cargo build --workspace --all-targets --locked
+
+step "python tools ready"
+if ! wait $venv_pid; then
+  cat target/venv-install.log
+  exit 1
+fi
+export MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export PATH="$PWD/.venv/bin:$PATH"
 
 step "terraform: validate, terraform test, checkov"
 bash scripts/terraform-checks.sh
