@@ -6,7 +6,8 @@ functions first. This script:
 1. starts moto server on a free loopback port (the embedded AWS),
 2. seeds a realistic registry: release tags, `latest`, untagged CI builds, an old
    multi-arch index with its children, an image used by a Lambda function,
-3. starts `cargo lambda watch` with the janitor configuration in scripts/demo/,
+3. starts `cargo lambda watch` (the Lambda runtime API) and the three function
+   binaries under it, with the janitor configuration in scripts/demo/,
 4. drives the real event flow with `cargo lambda invoke`: a push with a forbidden tag,
    a basic scan event, an Inspector2 finding, then a scheduled sweep in dry-run and
    again in enforce mode,
@@ -39,6 +40,7 @@ DEMO = ROOT / "scripts" / "demo"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUS = "ecr-janitor-demo"
+FUNCTIONS = ["tag-enforcer", "scan-forwarder", "lifecycle-sweeper"]
 
 
 def free_port() -> int:
@@ -99,6 +101,17 @@ def wait_http(url: str, what: str, timeout: float = 60) -> None:
             # The runtime emulator answers 4xx/5xx on unknown paths: that still means "up".
             if getattr(err, "code", None):
                 return
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} did not start within {timeout:.0f}s")
+
+
+def wait_port(port: int, what: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{what} did not start within {timeout:.0f}s")
 
@@ -336,17 +349,30 @@ def run(processes: Processes, workdir: Path) -> int:
     lambda_port = free_port()
     base_env = {**os.environ, **aws_env, "JANITOR_BUS_NAME": BUS, "RUST_LOG": "info"}
 
-    def start_functions(config: Path) -> subprocess.Popen:
-        env = {**base_env, "JANITOR_CONFIG_FILE": str(config)}
-        watch = processes.start(
-            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(lambda_port)],
-            env, workdir / f"watch-{config.stem}.log",
-        )
-        wait_http(f"http://127.0.0.1:{lambda_port}/", "cargo lambda watch")
-        return watch
+    # cargo lambda watch serves the Lambda runtime API; the functions are the binaries
+    # scripts/demo.sh built, started here as Lambda would start them. (Left to itself,
+    # watch would `cargo run` each function, rebuilding it with that one package's
+    # feature set.)
+    processes.start(
+        [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
+         "-A", "127.0.0.1", "-P", str(lambda_port)],
+        base_env, workdir / "watch.log",
+    )
+    wait_port(lambda_port, "cargo lambda watch")
 
-    heading("3. Starting the three functions with `cargo lambda watch` (dry-run configuration)")
-    watch = start_functions(DEMO / "config.dry-run.json")
+    def start_functions(config: Path) -> list[subprocess.Popen]:
+        started = []
+        for function in FUNCTIONS:
+            env = {**base_env, "JANITOR_CONFIG_FILE": str(config),
+                   "AWS_LAMBDA_FUNCTION_NAME": function, "AWS_LAMBDA_FUNCTION_VERSION": "1",
+                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                   "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{lambda_port}/.rt/{function}"}
+            started.append(processes.start([str(ROOT / "target" / "debug" / function)], env,
+                                           workdir / f"{function}-{config.stem}.log"))
+        return started
+
+    heading("3. Starting the three functions under `cargo lambda watch` (dry-run configuration)")
+    functions = start_functions(DEMO / "config.dry-run.json")
     say(f"  runtime emulator on 127.0.0.1:{lambda_port}; configuration {DEMO / 'config.dry-run.json'}")
 
     heading("4. A push of the forbidden tag `latest` to shop/web -> tag-enforcer")
@@ -402,7 +428,8 @@ def run(processes: Processes, workdir: Path) -> int:
     drain(clients["sqs"], seeded["queue_url"])
 
     heading("7. Scheduled sweep, enforce -> lifecycle-sweeper deletes the plan")
-    processes.stop(watch)
+    for function in functions:
+        processes.stop(function)
     start_functions(DEMO / "config.enforce.json")
     show_sweep(invoke("lifecycle-sweeper", scheduled, lambda_port, base_env, workdir))
     for repo in ["shop/web", "shop/api"]:

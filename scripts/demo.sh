@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh
-echo "== building the functions (first build takes a few minutes)"
-cargo build --quiet -p tag-enforcer -p scan-forwarder -p lifecycle-sweeper
+# The same build as `make test`'s, so that running one after the other builds once.
+echo "== building the workspace (the first build takes several minutes)"
+cargo build --quiet --workspace --all-targets
 exec .venv/bin/python scripts/demo.py "$@"

@@ -11,7 +11,7 @@ step "python tools (moto server, cargo-lambda, checkov), in the background"
 mkdir -p target
 bash scripts/venv.sh --with-checkov > target/venv-install.log 2>&1 &
 venv_pid=$!
-trap 'kill $venv_pid 2>/dev/null || true' EXIT
+trap 'kill $venv_pid ${terraform_pid:-} 2>/dev/null || true' EXIT
 
 step "formatting"
 cargo fmt --all -- --check
@@ -31,11 +31,21 @@ fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export PATH="$PWD/.venv/bin:$PATH"
 
-step "terraform: validate, terraform test, checkov"
-bash scripts/terraform-checks.sh
+# The Terraform checks need no cargo and little CPU: they run beside the Rust tests.
+step "terraform checks (validate, terraform test, checkov), in the background"
+bash scripts/terraform-checks.sh > target/terraform-checks.log 2>&1 &
+terraform_pid=$!
 
 step "cargo test: unit, property, CLI golden, end to end against moto and terraform"
 cargo test --workspace --locked
+
+step "terraform checks"
+terraform_status=0
+wait $terraform_pid || terraform_status=$?
+cat target/terraform-checks.log
+if [ "$terraform_status" -ne 0 ]; then
+  exit "$terraform_status"
+fi
 
 step "demo: the real binaries under cargo-lambda against moto (make demo)"
 bash scripts/demo.sh
