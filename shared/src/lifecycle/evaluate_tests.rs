@@ -19,19 +19,7 @@ fn days_ago(days: i64) -> DateTime<Utc> {
 }
 
 fn image(digest: &str, tags: &[&str], pushed_days_ago: i64) -> ImageRecord {
-    ImageRecord {
-        digest: digest.to_owned(),
-        tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
-        pushed_at: days_ago(pushed_days_ago),
-        last_pulled_at: None,
-        status: ImageStatus::Active,
-        archived_at: None,
-        activated_at: None,
-        manifest_media_type: None,
-        artifact_media_type: None,
-        subject_digest: None,
-        size_bytes: None,
-    }
+    ImageRecord::active(digest, tags, days_ago(pushed_days_ago))
 }
 
 fn archived(digest: &str, archived_days_ago: Option<i64>) -> ImageRecord {

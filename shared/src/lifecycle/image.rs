@@ -49,3 +49,24 @@ impl ImageRecord {
             .is_some_and(|media_type| INDEX_MEDIA_TYPES.contains(&media_type))
     }
 }
+
+#[cfg(test)]
+impl ImageRecord {
+    /// An active, single-manifest image with only the fields rules look at most:
+    /// the builder the engine's and the sweeper's unit tests share.
+    pub(crate) fn active(digest: &str, tags: &[&str], pushed_at: DateTime<Utc>) -> ImageRecord {
+        ImageRecord {
+            digest: digest.to_owned(),
+            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            pushed_at,
+            last_pulled_at: None,
+            status: ImageStatus::Active,
+            archived_at: None,
+            activated_at: None,
+            manifest_media_type: None,
+            artifact_media_type: None,
+            subject_digest: None,
+            size_bytes: None,
+        }
+    }
+}

@@ -210,24 +210,15 @@ pub fn protect_in_use(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::ImageStatus;
 
     const URI: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api";
 
     fn image(digest: &str, tags: &[&str]) -> ImageRecord {
-        ImageRecord {
-            digest: digest.into(),
-            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
-            pushed_at: chrono::DateTime::from_timestamp(0, 0).expect("epoch"),
-            last_pulled_at: None,
-            status: ImageStatus::Active,
-            archived_at: None,
-            activated_at: None,
-            manifest_media_type: None,
-            artifact_media_type: None,
-            subject_digest: None,
-            size_bytes: None,
-        }
+        ImageRecord::active(
+            digest,
+            tags,
+            chrono::DateTime::from_timestamp(0, 0).expect("epoch"),
+        )
     }
 
     fn used(image: &str, digest: Option<&str>, user: &str) -> ImageUse {

@@ -98,26 +98,13 @@ pub fn protections(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::ImageStatus;
 
     fn at(days: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000, 0).expect("time") + TimeDelta::days(days)
     }
 
     fn image(digest: &str, tags: &[&str], pushed_day: i64) -> ImageRecord {
-        ImageRecord {
-            digest: digest.into(),
-            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
-            pushed_at: at(pushed_day),
-            last_pulled_at: None,
-            status: ImageStatus::Active,
-            archived_at: None,
-            activated_at: None,
-            manifest_media_type: None,
-            artifact_media_type: None,
-            subject_digest: None,
-            size_bytes: None,
-        }
+        ImageRecord::active(digest, tags, at(pushed_day))
     }
 
     #[test]
