@@ -113,8 +113,11 @@ fn main() {
         },
     );
     let actions = planned_actions(&plan, &images);
+    // As the sweep does: the report keeps its own copy of the plan, the images go.
+    let plan = plan.into_owned();
+    drop(images);
     let mut summary = RepositorySummary::new("bench", PolicyKind::Configured, SweepMode::DryRun);
-    summary.images = images.len();
+    summary.images = plan.decisions.len();
     summary.count_plan(&actions);
     summary.protected = protections.counts();
     let batches = deletion_batches(&actions);

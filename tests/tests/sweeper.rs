@@ -245,12 +245,13 @@ async fn dry_run_reports_exactly_the_engine_plan_and_changes_nothing() {
         .expect("describe");
     let records: Vec<_> = image_records(described.image_details.unwrap_or_default()).collect();
     let policy = LifecyclePolicy::parse(&policy().to_string()).expect("policy");
+    let nothing_protected = HashMap::new();
     let expected = evaluate(
         &policy,
         &EvaluationInput {
             images: &records,
             index_children: &app.index_children,
-            protected: &HashMap::new(),
+            protected: &nothing_protected,
             now,
         },
     );
@@ -272,7 +273,7 @@ async fn dry_run_reports_exactly_the_engine_plan_and_changes_nothing() {
             decision.outcome,
             Outcome::Keep {
                 reason: KeepReason::ReferencedByIndex {
-                    index_digest: app.digest("release-multi").to_owned()
+                    index_digest: app.digest("release-multi").into()
                 }
             }
         );

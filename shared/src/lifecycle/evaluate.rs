@@ -6,18 +6,21 @@
 //! images, image indexes that stay and referrers' subjects that stay keep the images
 //! that depend on them.
 //!
-//! The engine is built for a million images: per-image facts are computed once, the
-//! count ordering is sorted once, a claim takes one byte per image and tag matches are
-//! computed in input order (the images' own memory order) into a reused buffer.
+//! The engine is built for a million images: per-image facts (tag filter matches
+//! included) are computed once in input order, the count ordering is sorted once per
+//! storage class, a claim takes one byte per image, the digests that links and
+//! protections name are resolved in one merge against the digest order, and the plan
+//! borrows its strings instead of copying a million digests.
 
-use std::cmp::Reverse;
+use std::borrow::Cow;
+use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
 use super::image::{ImageRecord, ImageStatus};
 use super::plan::{Action, ImageDecision, KeepReason, Outcome, Plan};
-use super::policy::{CountCriterion, LifecyclePolicy, Rule, StorageClass, TagSelection};
+use super::policy::{CountCriterion, LifecyclePolicy, Rule, StorageClass, TagFilter, TagSelection};
 
 /// Archived images must stay this long in archive before a rule may expire them.
 const MINIMUM_ARCHIVE_DAYS: u32 = 90;
@@ -36,53 +39,103 @@ pub struct EvaluationInput<'a> {
 
 /// Decides, for every image, whether the policy acts on it and why not otherwise.
 /// Pure and deterministic: the plan is sorted by digest and independent of input order.
-pub fn evaluate(policy: &LifecyclePolicy, input: &EvaluationInput) -> Plan {
+/// It borrows its digests and reasons from `input`.
+pub fn evaluate<'a>(policy: &LifecyclePolicy, input: &EvaluationInput<'a>) -> Plan<'a> {
     let images = input.images;
-    let by_digest = sort_by_digest(images);
-    let facts: Vec<ImageFacts> = images.iter().map(ImageFacts::of).collect();
-    let mut digest_rank = vec![0u32; images.len()];
-    for (rank, &position) in by_digest.iter().enumerate() {
-        digest_rank[position as usize] = rank as u32;
-    }
-    let claims = claim_images(policy.rules(), images, &facts, &digest_rank, input.now);
+    let digests = DigestOrder::new(images);
+    let mut facts: Vec<ImageFacts> = images.iter().map(ImageFacts::of).collect();
+    match_tag_filters(policy.rules(), images, &mut facts);
+    let claims = claim_images(
+        policy.rules(),
+        &facts,
+        &digests.rank_by_position(),
+        input.now,
+    );
     let mut tentative: Vec<Tentative> = claims
         .iter()
         .map(|claim| claim.tentative(policy.rules()))
         .collect();
-    let links = Links::build(images, &by_digest, input.index_children);
+    let links = Links::build(images, &digests, input.index_children, input.protected);
     links.copy_subject_actions(images, &mut tentative);
-    links.demote_blocked(images, input.protected, &mut tentative);
+    links.demote_blocked(&mut tentative);
     Plan {
-        decisions: by_digest
-            .iter()
-            .map(|&position| ImageDecision {
-                digest: images[position as usize].digest.clone(),
-                outcome: tentative[position as usize].to_outcome(),
+        decisions: digests
+            .positions()
+            .map(|position| ImageDecision {
+                digest: Cow::Borrowed(&images[position].digest),
+                outcome: tentative[position].to_outcome(),
             })
             .collect(),
     }
 }
 
-/// Image positions sorted by digest: the plan's order, and how digests are looked up.
-fn sort_by_digest(images: &[ImageRecord]) -> Vec<u32> {
-    if images.is_sorted_by(|a, b| a.digest <= b.digest) {
-        return (0..images.len() as u32).collect();
+/// The images in digest order: the plan's order, and how digests are looked up.
+struct DigestOrder<'a> {
+    images: &'a [ImageRecord],
+    /// (the digest's [`digest_key`], the image's position), sorted by digest. Sorting
+    /// and searching on an in-line key avoids chasing a pointer per comparison; only
+    /// digests sharing their first 16 bytes compare the strings.
+    sorted: Vec<(u128, u32)>,
+}
+
+impl<'a> DigestOrder<'a> {
+    fn new(images: &'a [ImageRecord]) -> DigestOrder<'a> {
+        let mut sorted: Vec<(u128, u32)> = images
+            .iter()
+            .enumerate()
+            .map(|(position, image)| (digest_key(&image.digest), position as u32))
+            .collect();
+        sorted.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                images[a.1 as usize]
+                    .digest
+                    .cmp(&images[b.1 as usize].digest)
+            })
+        });
+        DigestOrder { images, sorted }
     }
-    // Sorting on an in-line key avoids chasing two pointers per comparison; only
-    // digests sharing their first 16 bytes compare the strings.
-    let mut keyed: Vec<(u128, u32)> = images
-        .iter()
-        .enumerate()
-        .map(|(position, image)| (digest_key(&image.digest), position as u32))
-        .collect();
-    keyed.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            images[a.1 as usize]
-                .digest
-                .cmp(&images[b.1 as usize].digest)
-        })
-    });
-    keyed.into_iter().map(|(_, position)| position).collect()
+
+    /// Image positions in digest order.
+    fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.sorted.iter().map(|&(_, position)| position as usize)
+    }
+
+    /// Each image's rank in digest order, by position.
+    fn rank_by_position(&self) -> Vec<u32> {
+        let mut ranks = vec![0u32; self.sorted.len()];
+        for (rank, position) in self.positions().enumerate() {
+            ranks[position] = rank as u32;
+        }
+        ranks
+    }
+
+    /// The positions of the images with these digests; digests of no image are left
+    /// out. Sorting the digests sought and walking both sorted lists once costs far
+    /// less than a binary search per digest through a million scattered strings.
+    fn find_all<'q>(&self, sought: impl Iterator<Item = &'q str>) -> HashMap<&'q str, u32> {
+        let mut sought: Vec<(u128, &str)> =
+            sought.map(|digest| (digest_key(digest), digest)).collect();
+        sought.sort_unstable();
+        sought.dedup();
+        let mut found = HashMap::with_capacity(sought.len());
+        let mut entries = self.sorted.iter().peekable();
+        for (key, digest) in sought {
+            while let Some(&&(entry_key, position)) = entries.peek() {
+                let image_digest = self.images[position as usize].digest.as_str();
+                match entry_key.cmp(&key).then_with(|| image_digest.cmp(digest)) {
+                    Ordering::Less => {
+                        entries.next();
+                    }
+                    Ordering::Equal => {
+                        found.insert(digest, position);
+                        break;
+                    }
+                    Ordering::Greater => break,
+                }
+            }
+        }
+        found
+    }
 }
 
 /// The first 16 bytes of a digest, zero-padded, as a big-endian number: ordering
@@ -94,14 +147,6 @@ fn digest_key(digest: &str) -> u128 {
     u128::from_be_bytes(bytes)
 }
 
-/// Finds the position of `digest` in `images` through the digest order.
-fn find(images: &[ImageRecord], by_digest: &[u32], digest: &str) -> Option<u32> {
-    by_digest
-        .binary_search_by(|&position| images[position as usize].digest.as_str().cmp(digest))
-        .ok()
-        .map(|found| by_digest[found])
-}
-
 /// What the rules need to know about one image, as microseconds since the epoch.
 #[derive(Debug, Clone, Copy)]
 struct ImageFacts {
@@ -109,6 +154,9 @@ struct ImageFacts {
     /// their subject) and images being restored.
     class: Option<StorageClass>,
     tagged: bool,
+    /// Bit `r` is set when rule `r` selects tagged images of the image's storage class
+    /// and its prefix or pattern list matches the image's tags.
+    tag_filters: u64,
     /// Newest first for `imageCountMoreThan`: push time, archive time for archived
     /// images, restore time after a restore.
     count_time: i64,
@@ -141,6 +189,7 @@ impl ImageFacts {
         ImageFacts {
             class,
             tagged: !image.tags.is_empty(),
+            tag_filters: 0,
             count_time: count_time.timestamp_micros(),
             pushed,
             last_used: last_used.timestamp_micros(),
@@ -185,50 +234,33 @@ impl Claim {
 /// tag selection matches it.
 fn claim_images(
     rules: &[Rule],
-    images: &[ImageRecord],
     facts: &[ImageFacts],
     digest_rank: &[u32],
     now: DateTime<Utc>,
 ) -> Vec<Claim> {
     let now = now.timestamp_micros();
-    let mut claims = vec![Claim::NONE; images.len()];
-    let mut matched = vec![false; images.len()];
-    let mut count_order: HashMap<StorageClass, Vec<(u32, bool)>> = HashMap::new();
+    let mut claims = vec![Claim::NONE; facts.len()];
+    let mut count_order: HashMap<StorageClass, Vec<CountEntry>> = HashMap::new();
     for (position, rule) in rules.iter().enumerate() {
         let class = rule.selection.storage_class;
         let tags = &rule.selection.tags;
-        let matches = |index: usize| -> bool {
-            let fact = &facts[index];
-            fact.class == Some(class)
-                && match tags {
-                    TagSelection::Any => true,
-                    TagSelection::Untagged => !fact.tagged,
-                    TagSelection::Tagged(filter) => {
-                        fact.tagged && filter.matches(&images[index].tags)
-                    }
-                }
+        let bit = 1u64 << position;
+        let selected = |tagged: bool, tag_filters: u64| match tags {
+            TagSelection::Any => true,
+            TagSelection::Untagged => !tagged,
+            TagSelection::Tagged(_) => tag_filters & bit != 0,
         };
         match rule.selection.count {
             CountCriterion::ImageCountMoreThan(keep) => {
-                if matches!(tags, TagSelection::Tagged(_)) {
-                    for (index, slot) in matched.iter_mut().enumerate() {
-                        *slot = matches(index);
-                    }
-                }
                 let order = count_order
                     .entry(class)
                     .or_insert_with(|| newest_first(facts, digest_rank, class));
                 let mut seen: u64 = 0;
-                for &(index, tagged) in order.iter() {
-                    let index = index as usize;
-                    let hit = match tags {
-                        TagSelection::Any => true,
-                        TagSelection::Untagged => !tagged,
-                        TagSelection::Tagged(_) => matched[index],
-                    };
-                    if !hit {
+                for entry in order.iter() {
+                    if !selected(entry.tagged, entry.tag_filters) {
                         continue;
                     }
+                    let index = entry.position as usize;
                     seen += 1;
                     if claims[index] == Claim::NONE {
                         claims[index] = Claim::new(position, seen > u64::from(keep));
@@ -238,7 +270,10 @@ fn claim_images(
             criterion => {
                 let older = age_test(criterion, rule.action, now);
                 for (index, fact) in facts.iter().enumerate() {
-                    if claims[index] == Claim::NONE && matches(index) {
+                    if claims[index] == Claim::NONE
+                        && fact.class == Some(class)
+                        && selected(fact.tagged, fact.tag_filters)
+                    {
                         claims[index] = Claim::new(position, older(fact));
                     }
                 }
@@ -248,27 +283,61 @@ fn claim_images(
     claims
 }
 
-/// The images of one storage class, newest first, ties broken by digest; with
-/// whether each is tagged so untagged/any counts need not look at the images.
-fn newest_first(
-    facts: &[ImageFacts],
-    digest_rank: &[u32],
-    class: StorageClass,
-) -> Vec<(u32, bool)> {
-    let mut order: Vec<(Reverse<i64>, u32, u32, bool)> = facts
+/// Sets each image's `tag_filters`. One pass over the images reads each image's tags
+/// once, not once per rule.
+fn match_tag_filters(rules: &[Rule], images: &[ImageRecord], facts: &mut [ImageFacts]) {
+    let filters: Vec<(u64, StorageClass, &TagFilter)> = rules
+        .iter()
+        .enumerate()
+        .filter_map(|(position, rule)| match &rule.selection.tags {
+            TagSelection::Tagged(filter) => {
+                Some((1u64 << position, rule.selection.storage_class, filter))
+            }
+            TagSelection::Any | TagSelection::Untagged => None,
+        })
+        .collect();
+    for (image, fact) in images.iter().zip(facts) {
+        if fact.tagged {
+            fact.tag_filters = filters
+                .iter()
+                .filter(|(_, class, filter)| {
+                    fact.class == Some(*class) && filter.matches(&image.tags)
+                })
+                .fold(0, |bits, (bit, _, _)| bits | bit);
+        }
+    }
+}
+
+/// One image in a storage class's count order, with what count rules look at so
+/// that counting need not look up the image.
+#[derive(Debug, Clone, Copy)]
+struct CountEntry {
+    position: u32,
+    tagged: bool,
+    tag_filters: u64,
+}
+
+/// The images of one storage class, newest first, ties broken by digest.
+fn newest_first(facts: &[ImageFacts], digest_rank: &[u32], class: StorageClass) -> Vec<CountEntry> {
+    let mut order: Vec<(Reverse<i64>, u32, u32)> = facts
         .iter()
         .zip(digest_rank)
         .enumerate()
         .filter(|(_, (fact, _))| fact.class == Some(class))
-        .map(|(position, (fact, &rank))| {
-            (Reverse(fact.count_time), rank, position as u32, fact.tagged)
-        })
+        .map(|(position, (fact, &rank))| (Reverse(fact.count_time), rank, position as u32))
         .collect();
     // (time, digest rank) is unique, so the unstable sort is deterministic.
-    order.sort_unstable_by_key(|&(time, rank, _, _)| (time, rank));
+    order.sort_unstable_by_key(|&(time, rank, _)| (time, rank));
     order
         .into_iter()
-        .map(|(_, _, position, tagged)| (position, tagged))
+        .map(|(_, _, position)| {
+            let fact = &facts[position as usize];
+            CountEntry {
+                position,
+                tagged: fact.tagged,
+                tag_filters: fact.tag_filters,
+            }
+        })
         .collect()
 }
 
@@ -312,7 +381,7 @@ enum Kept<'a> {
     BySubject(&'a str),
 }
 
-impl Tentative<'_> {
+impl<'a> Tentative<'a> {
     fn action(&self) -> Option<Action> {
         match self {
             Tentative::Act { action, .. } => Some(*action),
@@ -320,7 +389,7 @@ impl Tentative<'_> {
         }
     }
 
-    fn to_outcome(self) -> Outcome {
+    fn to_outcome(self) -> Outcome<'a> {
         match self {
             Tentative::Act {
                 action,
@@ -334,13 +403,13 @@ impl Tentative<'_> {
                     Kept::NotSelected => KeepReason::NotSelected,
                     Kept::ByRule(rule_priority) => KeepReason::KeptByRule { rule_priority },
                     Kept::Protected(reason) => KeepReason::Protected {
-                        reason: reason.to_owned(),
+                        reason: Cow::Borrowed(reason),
                     },
                     Kept::ByIndex(index_digest) => KeepReason::ReferencedByIndex {
-                        index_digest: index_digest.to_owned(),
+                        index_digest: Cow::Borrowed(index_digest),
                     },
                     Kept::BySubject(subject_digest) => KeepReason::SubjectKept {
-                        subject_digest: subject_digest.to_owned(),
+                        subject_digest: Cow::Borrowed(subject_digest),
                     },
                 },
             },
@@ -349,7 +418,7 @@ impl Tentative<'_> {
 }
 
 /// The edges between images: index -> child and referrer -> subject, as sorted lists
-/// of positions (a digest absent from the images is `None`).
+/// of positions (a digest absent from the images is `None`); and the protections.
 struct Links<'a> {
     /// (child, (index position, index digest)), sorted by child then index digest.
     parents: Vec<(u32, (Option<u32>, &'a str))>,
@@ -359,6 +428,8 @@ struct Links<'a> {
     subjects: Vec<(u32, (Option<u32>, &'a str))>,
     /// (subject, referrer), sorted by subject.
     referrers: Vec<(u32, u32)>,
+    /// (protected image, why), sorted by image.
+    protections: Vec<(u32, &'a str)>,
 }
 
 /// The entries of a list sorted by its first element whose first element is `key`.
@@ -371,15 +442,28 @@ fn entries_of<T>(sorted: &[(u32, T)], key: u32) -> &[(u32, T)] {
 impl<'a> Links<'a> {
     fn build(
         images: &'a [ImageRecord],
-        by_digest: &[u32],
+        digests: &DigestOrder,
         index_children: &'a HashMap<String, Vec<String>>,
+        protected: &'a HashMap<String, String>,
     ) -> Links<'a> {
+        let subject_digests = images
+            .iter()
+            .filter_map(|image| image.subject_digest.as_deref());
+        let positions = digests.find_all(
+            index_children
+                .iter()
+                .flat_map(|(index, children)| std::iter::once(index).chain(children))
+                .map(String::as_str)
+                .chain(subject_digests)
+                .chain(protected.keys().map(String::as_str)),
+        );
+        let find = |digest: &str| positions.get(digest).copied();
         let mut parents = Vec::new();
         let mut children = Vec::new();
         for (index_digest, child_digests) in index_children {
-            let index = find(images, by_digest, index_digest);
+            let index = find(index_digest);
             for child_digest in child_digests {
-                if let Some(child) = find(images, by_digest, child_digest) {
+                if let Some(child) = find(child_digest) {
                     parents.push((child, (index, index_digest.as_str())));
                     if let Some(index) = index {
                         children.push((index, child));
@@ -393,7 +477,7 @@ impl<'a> Links<'a> {
         let mut referrers = Vec::new();
         for (referrer, image) in images.iter().enumerate() {
             if let Some(subject_digest) = image.subject_digest.as_deref() {
-                let subject = find(images, by_digest, subject_digest);
+                let subject = find(subject_digest);
                 subjects.push((referrer as u32, (subject, subject_digest)));
                 if let Some(subject) = subject {
                     referrers.push((subject, referrer as u32));
@@ -401,11 +485,17 @@ impl<'a> Links<'a> {
             }
         }
         referrers.sort_unstable();
+        let mut protections: Vec<(u32, &str)> = protected
+            .iter()
+            .filter_map(|(digest, reason)| Some((find(digest)?, reason.as_str())))
+            .collect();
+        protections.sort_unstable();
         Links {
             parents,
             children,
             subjects,
             referrers,
+            protections,
         }
     }
 
@@ -435,14 +525,15 @@ impl<'a> Links<'a> {
     /// Keeps every image the plan would act on but must not: protected images, images
     /// referenced by an index that is not acted on with the same action, referrers
     /// whose subject is not. Keeping an image can keep its children and referrers, so
-    /// this runs a worklist to the fixed point.
-    fn demote_blocked(
-        &self,
-        images: &'a [ImageRecord],
-        protected: &'a HashMap<String, String>,
-        tentative: &mut [Tentative<'a>],
-    ) {
-        let mut pending: Vec<u32> = (0..images.len() as u32)
+    /// this runs a worklist to the fixed point. Only images with a protection, an
+    /// index or a subject can be blocked, so only they start on the worklist.
+    fn demote_blocked(&self, tentative: &mut [Tentative<'a>]) {
+        let mut pending: Vec<u32> = self
+            .protections
+            .iter()
+            .map(|&(position, _)| position)
+            .chain(self.parents.iter().map(|&(child, _)| child))
+            .chain(self.subjects.iter().map(|&(referrer, _)| referrer))
             .filter(|&position| tentative[position as usize].action().is_some())
             .collect();
         let mut demoted = Vec::new();
@@ -450,7 +541,7 @@ impl<'a> Links<'a> {
             let Some(action) = tentative[position as usize].action() else {
                 continue;
             };
-            let Some(kept) = self.blocker(images, protected, tentative, position, action) else {
+            let Some(kept) = self.blocker(tentative, position, action) else {
                 continue;
             };
             tentative[position as usize] = Tentative::Keep(kept);
@@ -471,7 +562,7 @@ impl<'a> Links<'a> {
         // so that the plan is independent of input order. Blockers never unblock, so
         // every demoted image still has one.
         for (position, action) in demoted {
-            if let Some(kept) = self.blocker(images, protected, tentative, position, action) {
+            if let Some(kept) = self.blocker(tentative, position, action) {
                 tentative[position as usize] = Tentative::Keep(kept);
             }
         }
@@ -480,13 +571,11 @@ impl<'a> Links<'a> {
     /// Why the image at `position` cannot take `action`, if it cannot.
     fn blocker(
         &self,
-        images: &'a [ImageRecord],
-        protected: &'a HashMap<String, String>,
         tentative: &[Tentative<'a>],
         position: u32,
         action: Action,
     ) -> Option<Kept<'a>> {
-        if let Some(reason) = protected.get(images[position as usize].digest.as_str()) {
+        if let [(_, reason), ..] = entries_of(&self.protections, position) {
             return Some(Kept::Protected(reason));
         }
         let goes_too = |other: Option<u32>| {

@@ -112,7 +112,7 @@ fn run_with(
     policy: &LifecyclePolicy,
     images: &[ImageRecord],
     links: &Links,
-) -> BTreeMap<String, Outcome> {
+) -> BTreeMap<String, Outcome<'static>> {
     let plan = evaluate(
         policy,
         &EvaluationInput {
@@ -122,43 +122,44 @@ fn run_with(
             now: now(),
         },
     );
-    plan.decisions
+    plan.into_owned()
+        .decisions
         .into_iter()
-        .map(|decision| (decision.digest, decision.outcome))
+        .map(|decision| (decision.digest.into_owned(), decision.outcome))
         .collect()
 }
 
-fn run(policy: &LifecyclePolicy, images: &[ImageRecord]) -> BTreeMap<String, Outcome> {
+fn run(policy: &LifecyclePolicy, images: &[ImageRecord]) -> BTreeMap<String, Outcome<'static>> {
     run_with(policy, images, &Links::none())
 }
 
-fn expired(rule_priority: u32) -> Outcome {
+fn expired(rule_priority: u32) -> Outcome<'static> {
     Outcome::Act {
         action: Action::Expire,
         rule_priority,
     }
 }
 
-fn transitioned(rule_priority: u32) -> Outcome {
+fn transitioned(rule_priority: u32) -> Outcome<'static> {
     Outcome::Act {
         action: Action::Transition,
         rule_priority,
     }
 }
 
-fn kept(reason: KeepReason) -> Outcome {
+fn kept(reason: KeepReason<'static>) -> Outcome<'static> {
     Outcome::Keep { reason }
 }
 
-fn kept_by(rule_priority: u32) -> Outcome {
+fn kept_by(rule_priority: u32) -> Outcome<'static> {
     kept(KeepReason::KeptByRule { rule_priority })
 }
 
-fn not_selected() -> Outcome {
+fn not_selected() -> Outcome<'static> {
     kept(KeepReason::NotSelected)
 }
 
-fn expect(pairs: &[(&str, Outcome)]) -> BTreeMap<String, Outcome> {
+fn expect(pairs: &[(&str, Outcome<'static>)]) -> BTreeMap<String, Outcome<'static>> {
     pairs
         .iter()
         .map(|(digest, outcome)| ((*digest).to_owned(), outcome.clone()))
@@ -506,22 +507,76 @@ fn protected_images_count_but_are_never_acted_on_and_keep_their_dependents() {
 }
 
 #[test]
+fn digests_alike_in_their_first_16_bytes_are_told_apart() {
+    // The engine sorts and looks digests up by their first 16 bytes, then by the rest.
+    let digest = |suffix: &str| format!("sha256:0123456789{suffix}");
+    let policy = policy(json!([rule(
+        1,
+        since(untagged(), "sinceImagePushed", 7),
+        "expire"
+    )]));
+    let images = [
+        image(&digest("c"), &[], 10),
+        image(&digest("a"), &[], 10),
+        image(&digest("b"), &[], 10),
+        referrer(&digest("ab"), &digest("a"), 10),
+        referrer(&digest("bb"), &digest("b"), 10),
+    ];
+    let links = Links::none()
+        .index(&digest("b"), &[&digest("c")])
+        .protect(&digest("b"), "in use");
+    let (a, ab, b, bb, c) = (
+        digest("a"),
+        digest("ab"),
+        digest("b"),
+        digest("bb"),
+        digest("c"),
+    );
+    assert_eq!(
+        run_with(&policy, &images, &links),
+        expect(&[
+            (&a, expired(1)),
+            (&ab, expired(1)),
+            (
+                &b,
+                kept(KeepReason::Protected {
+                    reason: "in use".into()
+                })
+            ),
+            (
+                &bb,
+                kept(KeepReason::SubjectKept {
+                    subject_digest: b.clone().into()
+                })
+            ),
+            (
+                &c,
+                kept(KeepReason::ReferencedByIndex {
+                    index_digest: b.clone().into()
+                })
+            ),
+        ])
+    );
+}
+
+#[test]
 fn plan_has_one_decision_per_image_sorted_by_digest() {
     let policy = policy(json!([rule(1, count(any(), 1), "expire")]));
     let images = [image("c", &[], 1), image("a", &[], 2), image("b", &[], 3)];
+    let no_links = Links::none();
     let plan = evaluate(
         &policy,
         &EvaluationInput {
             images: &images,
-            index_children: &HashMap::new(),
-            protected: &HashMap::new(),
+            index_children: &no_links.index_children,
+            protected: &no_links.protected,
             now: now(),
         },
     );
     let digests: Vec<&str> = plan
         .decisions
         .iter()
-        .map(|decision| decision.digest.as_str())
+        .map(|decision| decision.digest.as_ref())
         .collect();
     assert_eq!(digests, vec!["a", "b", "c"]);
     assert!(evaluate(
@@ -675,7 +730,7 @@ fn scenario(with_links: bool) -> impl Strategy<Value = Scenario> {
         })
 }
 
-fn plan_of(scenario: &Scenario, images: &[ImageRecord]) -> Plan {
+fn plan_of<'a>(scenario: &'a Scenario, images: &'a [ImageRecord]) -> Plan<'a> {
     evaluate(
         &policies()[scenario.policy],
         &EvaluationInput {
@@ -713,9 +768,10 @@ proptest! {
         let plan = plan_of(&scenario, &scenario.images);
         let mut digests: Vec<&str> = scenario.images.iter().map(|image| image.digest.as_str()).collect();
         digests.sort_unstable();
-        let planned: Vec<&str> = plan.decisions.iter().map(|decision| decision.digest.as_str()).collect();
+        let planned: Vec<&str> = plan.decisions.iter().map(|decision| decision.digest.as_ref()).collect();
         prop_assert_eq!(planned, digests);
-        let reordered = plan_of(&scenario, &shuffled(&scenario.images, scenario.shuffle_seed | 1));
+        let shuffled_images = shuffled(&scenario.images, scenario.shuffle_seed | 1);
+        let reordered = plan_of(&scenario, &shuffled_images);
         prop_assert_eq!(&reordered, &plan);
     }
 
@@ -727,7 +783,7 @@ proptest! {
             scenario.images.iter().map(|image| (image.digest.as_str(), image)).collect();
         for decision in &plan.decisions {
             let Outcome::Act { rule_priority, .. } = decision.outcome else { continue };
-            let image = by_digest[decision.digest.as_str()];
+            let image = by_digest[decision.digest.as_ref()];
             if image.subject_digest.is_some() {
                 continue;
             }
@@ -745,7 +801,7 @@ proptest! {
     fn protected_images_and_children_of_kept_indexes_are_never_acted_on(scenario in scenario(true)) {
         let plan = plan_of(&scenario, &scenario.images);
         let outcome: HashMap<&str, &Outcome> =
-            plan.decisions.iter().map(|decision| (decision.digest.as_str(), &decision.outcome)).collect();
+            plan.decisions.iter().map(|decision| (decision.digest.as_ref(), &decision.outcome)).collect();
         for (digest, outcome) in &outcome {
             if scenario.protected.contains_key(*digest) {
                 prop_assert_eq!(outcome.action(), None);
@@ -775,7 +831,7 @@ proptest! {
         };
         let plan = plan_of(&scenario, &scenario.images);
         let outcome: HashMap<&str, &Outcome> =
-            plan.decisions.iter().map(|decision| (decision.digest.as_str(), &decision.outcome)).collect();
+            plan.decisions.iter().map(|decision| (decision.digest.as_ref(), &decision.outcome)).collect();
         let matched: Vec<&ImageRecord> = scenario
             .images
             .iter()

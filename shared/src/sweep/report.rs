@@ -42,9 +42,9 @@ pub fn planned_actions(plan: &Plan, images: &[ImageRecord]) -> Vec<PlannedAction
                 action,
                 rule_priority,
             } => {
-                let image = by_digest.get(decision.digest.as_str());
+                let image = by_digest.get(decision.digest.as_ref());
                 Some(PlannedAction {
-                    digest: decision.digest.clone(),
+                    digest: decision.digest.to_string(),
                     tags: image.map(|image| image.tags.clone()).unwrap_or_default(),
                     rule_priority,
                     action,
@@ -239,7 +239,7 @@ mod tests {
         }
     }
 
-    fn act(digest: &str, action: Action, rule_priority: u32) -> ImageDecision {
+    fn act(digest: &str, action: Action, rule_priority: u32) -> ImageDecision<'_> {
         ImageDecision {
             digest: digest.into(),
             outcome: Outcome::Act {

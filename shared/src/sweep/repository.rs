@@ -18,7 +18,7 @@ use crate::lifecycle::{evaluate, Action, EvaluationInput, LifecyclePolicy, Plan}
 pub struct RepositorySweep {
     pub summary: RepositorySummary,
     /// The engine's plan (one decision per image), empty when the sweep stopped early.
-    pub plan: Plan,
+    pub plan: Plan<'static>,
     /// The plan's actions, in digest order.
     pub actions: Vec<PlannedAction>,
     /// The AWS call that stopped the sweep, if one did (also in `summary.error`).
@@ -101,6 +101,8 @@ pub async fn sweep_repository(
         },
     );
     let actions = planned_actions(&plan, &images);
+    // The report outlives the images: free them before the (slow) execution.
+    let plan = plan.into_owned();
     drop(images);
     summary.count_plan(&actions);
     summary.protected = protections.counts();

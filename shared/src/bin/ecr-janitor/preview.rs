@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, ValueEnum};
 use janitor::lifecycle::{
-    evaluate, parse_describe_images, Action, EvaluationInput, ImageRecord, KeepReason, Outcome,
-    Plan,
+    evaluate, parse_describe_images, Action, EvaluationInput, ImageRecord, KeepReason,
+    LifecyclePolicy, Outcome, Plan,
 };
 use serde::Serialize;
 
@@ -47,16 +47,31 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 pub fn run(args: &PreviewArgs) -> ExitCode {
-    match plan(args) {
-        Ok((images, plan)) => input::write_stdout(&match args.format {
-            Format::Json => json_report(&plan),
-            Format::Table => table_report(&images, &plan),
-        }),
-        Err(message) => input::invalid(&message),
-    }
+    let (policy, images, index_children) = match read_inputs(args) {
+        Ok(inputs) => inputs,
+        Err(message) => return input::invalid(&message),
+    };
+    let protected = HashMap::new();
+    let plan = evaluate(
+        &policy,
+        &EvaluationInput {
+            images: &images,
+            index_children: &index_children,
+            protected: &protected,
+            now: args.now.unwrap_or_else(Utc::now),
+        },
+    );
+    input::write_stdout(&match args.format {
+        Format::Json => json_report(&plan),
+        Format::Table => table_report(&images, &plan),
+    })
 }
 
-fn plan(args: &PreviewArgs) -> Result<(Vec<ImageRecord>, Plan), String> {
+type IndexChildren = HashMap<String, Vec<String>>;
+
+fn read_inputs(
+    args: &PreviewArgs,
+) -> Result<(LifecyclePolicy, Vec<ImageRecord>, IndexChildren), String> {
     let policy = input::read_policy(&args.policy)?;
     let images = parse_describe_images(&input::read_text(&args.images, "images")?)
         .map_err(|error| format!("{}: {error}", args.images.display()))?;
@@ -64,19 +79,10 @@ fn plan(args: &PreviewArgs) -> Result<(Vec<ImageRecord>, Plan), String> {
         Some(path) => read_index_children(path)?,
         None => HashMap::new(),
     };
-    let plan = evaluate(
-        &policy,
-        &EvaluationInput {
-            images: &images,
-            index_children: &index_children,
-            protected: &HashMap::new(),
-            now: args.now.unwrap_or_else(Utc::now),
-        },
-    );
-    Ok((images, plan))
+    Ok((policy, images, index_children))
 }
 
-fn read_index_children(path: &Path) -> Result<HashMap<String, Vec<String>>, String> {
+fn read_index_children(path: &Path) -> Result<IndexChildren, String> {
     let text = input::read_text(path, "index children")?;
     let mut deserializer = serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -151,7 +157,7 @@ fn table_report(images: &[ImageRecord], plan: &Plan) -> String {
     ]];
     let (mut expired, mut transitioned) = (0, 0);
     for decision in &plan.decisions {
-        let image = by_digest.get(decision.digest.as_str());
+        let image = by_digest.get(decision.digest.as_ref());
         let tags = image
             .filter(|image| !image.tags.is_empty())
             .map_or_else(|| "<untagged>".to_owned(), |image| image.tags.join(","));
