@@ -1,7 +1,8 @@
 //! Evaluation speed: 1,000,000 synthetic images against a 10-rule policy.
 //!
 //! Run: `cargo bench -p janitor --bench lifecycle`. The target is under one second
-//! on one core.
+//! on one core. Before timing, the bench prints the memory the input takes and the
+//! peak the evaluation adds (Linux: `VmRSS`/`VmHWM` of `/proc/self/status`).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -106,12 +107,40 @@ fn lifecycle(c: &mut Criterion) {
         protected: &protected,
         now,
     };
+    report_memory(&policy, &input);
     let mut group = c.benchmark_group("lifecycle");
     group.sample_size(10);
     group.bench_function("evaluate 1M images x 10 rules", |b| {
         b.iter(|| evaluate(black_box(&policy), black_box(&input)))
     });
     group.finish();
+}
+
+/// Prints the resident memory of the input, and the peak one evaluation adds to it.
+fn report_memory(policy: &LifecyclePolicy, input: &EvaluationInput) {
+    // Writing 5 to clear_refs resets the peak (VmHWM) to the current resident size,
+    // so that building the input does not count as the evaluation's peak.
+    let reset = std::fs::write("/proc/self/clear_refs", "5");
+    let (Ok(()), Some(input_kb)) = (reset, status_kb("VmRSS")) else {
+        println!("memory: /proc/self is not available here");
+        return;
+    };
+    let plan = evaluate(policy, input);
+    let peak_kb = status_kb("VmHWM").unwrap_or(0);
+    drop(black_box(plan));
+    println!(
+        "memory: input {} MB resident; one evaluation peaks at {} MB ({} MB more)",
+        input_kb / 1024,
+        peak_kb / 1024,
+        peak_kb.saturating_sub(input_kb) / 1024
+    );
+}
+
+/// A `kB` field of `/proc/self/status`.
+fn status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 criterion_group!(benches, lifecycle);
