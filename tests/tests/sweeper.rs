@@ -212,6 +212,18 @@ async fn sweep(sweeper: &Sweeper, app: &App, now: DateTime<Utc>) -> RepositorySw
     sweep_repository(&sweeper.ecr, &app.repository, entry, mode, &uses, now).await
 }
 
+/// The plan's outcome for the image named `name`.
+fn outcome_of<'s>(sweep: &'s RepositorySweep, app: &App, name: &str) -> &'s Outcome<'static> {
+    let digest = app.digest(name);
+    &sweep
+        .plan
+        .decisions
+        .iter()
+        .find(|decision| decision.digest == digest)
+        .unwrap_or_else(|| panic!("no decision for {name}"))
+        .outcome
+}
+
 fn acted_on(sweep: &RepositorySweep) -> BTreeSet<String> {
     sweep
         .actions
@@ -263,14 +275,8 @@ async fn dry_run_reports_exactly_the_engine_plan_and_changes_nothing() {
         .all(|action| action.action == Action::Expire));
     // Children of the kept index stay because of it.
     for child in ["c1", "c2"] {
-        let decision = sweep
-            .plan
-            .decisions
-            .iter()
-            .find(|decision| decision.digest == app.digest(child))
-            .expect("decision");
         assert_eq!(
-            decision.outcome,
+            *outcome_of(&sweep, &app, child),
             Outcome::Keep {
                 reason: KeepReason::ReferencedByIndex {
                     index_digest: app.digest("release-multi").into()
@@ -412,19 +418,11 @@ async fn images_in_use_by_ecs_tasks_and_lambda_functions_are_kept() {
         sweep.summary.protected,
         [(janitor::sweep::protection::ProtectionKind::InUse, 3)].into()
     );
-    let reason = |name: &str| {
-        let decision = sweep
-            .plan
-            .decisions
-            .iter()
-            .find(|decision| decision.digest == app.digest(name))
-            .expect("decision");
-        match &decision.outcome {
-            Outcome::Keep {
-                reason: KeepReason::Protected { reason },
-            } => reason.clone(),
-            other => panic!("{name}: {other:?}"),
-        }
+    let reason = |name: &str| match outcome_of(&sweep, &app, name) {
+        Outcome::Keep {
+            reason: KeepReason::Protected { reason },
+        } => reason.clone(),
+        other => panic!("{name}: {other:?}"),
     };
     assert!(
         reason("dev-1").starts_with("in use by ECS task arn:aws:ecs:"),
