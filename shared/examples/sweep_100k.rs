@@ -1,7 +1,7 @@
 //! Benchmark of a dry-run sweep of one repository holding ECR's maximum of 100,000
 //! images, through the sweep's own code path minus the network: `DescribeImages`-shaped
-//! SDK pages of 1000 `ImageDetail`s converted as they arrive, protections, the engine,
-//! the planned actions, their counts and the deletion batches.
+//! SDK pages of 1000 `ImageDetail`s converted (and de-duplicated) as they arrive,
+//! protections, the engine, the planned actions, their counts and the deletion batches.
 //!
 //! Measure peak memory with:
 //! `cargo build --release -p janitor --example sweep_100k && /usr/bin/time -v target/release/examples/sweep_100k`
@@ -13,10 +13,11 @@ use aws_sdk_ecr::types::ImageDetail;
 use chrono::{TimeDelta, Utc};
 use janitor::lifecycle::{evaluate, EvaluationInput, LifecyclePolicy};
 use janitor::pattern::WildcardPattern;
+use janitor::protected_tags::ProtectedTags;
 use janitor::sweep::executor::deletion_batches;
 use janitor::sweep::in_use::{protect_in_use, ImageUse};
-use janitor::sweep::protection::protections;
-use janitor::sweep::registry::{image_records, PAGE_SIZE};
+use janitor::sweep::protection::{protections, ProtectionInput};
+use janitor::sweep::registry::{image_records, UniqueImages, PAGE_SIZE};
 use janitor::sweep::report::{planned_actions, PolicyKind, RepositorySummary};
 use janitor::sweep::SweepMode;
 
@@ -78,10 +79,14 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut images = Vec::with_capacity(IMAGES);
+    let mut unique = UniqueImages::default();
     for start in (0..IMAGES).step_by(PAGE_SIZE as usize) {
-        images.extend(image_records(page(start, now.timestamp())));
+        if let Err(err) = unique.extend(image_records(page(start, now.timestamp()))) {
+            eprintln!("benchmark pages rejected: {err}");
+            std::process::exit(2);
+        }
     }
+    let images = unique.into_vec();
     let read = started.elapsed();
     // Indexes reference the two untagged images pushed just before them.
     let index_children: HashMap<String, Vec<String>> = (INDEX_EVERY..IMAGES)
@@ -96,12 +101,16 @@ fn main() {
         })
         .collect();
     let in_use = protect_in_use(&uses, URI, &images);
+    let protected_tags = ProtectedTags::new(&[WildcardPattern::new("release-9999*")]);
     let protections = protections(
         &images,
-        in_use,
-        &[WildcardPattern::new("release-9999*")],
-        3,
-        now + TimeDelta::days(1),
+        &ProtectionInput {
+            in_use: &in_use,
+            protected_tags: &protected_tags,
+            minimum_age_days: 3,
+            unreadable_indexes: &Default::default(),
+            now: now + TimeDelta::days(1),
+        },
     );
     let plan = evaluate(
         &policy,
@@ -112,7 +121,7 @@ fn main() {
             now: now + TimeDelta::days(1),
         },
     );
-    let actions = planned_actions(&plan, &images);
+    let actions = planned_actions(&plan, &images, &index_children);
     // As the sweep does: the report keeps its own copy of the plan, the images go.
     let plan = plan.into_owned();
     drop(images);

@@ -11,6 +11,8 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::findings::ScanConfig;
+use crate::pattern::WildcardPattern;
+use crate::protected_tags::ProtectedTags;
 use crate::sweep::SweeperConfig;
 use crate::tags::TagRulesConfig;
 
@@ -25,6 +27,10 @@ pub const ENV_CONFIG_S3_URI: &str = "JANITOR_CONFIG_S3_URI";
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JanitorConfig {
+    /// Tags (ECR `*` wildcards) whose images no function ever removes, in every
+    /// repository (see [`ProtectedTags`]).
+    #[serde(default)]
+    pub protected_tags: Vec<WildcardPattern>,
     /// Scheduled lifecycle sweeps.
     #[serde(default)]
     pub sweeper: SweeperConfig,
@@ -128,10 +134,27 @@ impl JanitorConfig {
     /// Every semantic problem of the document, in document order.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
+        crate::tags::config::check_tag_patterns(&self.protected_tags, "protectedTags", &mut errors);
         self.sweeper.validate("sweeper", &mut errors);
         self.tag_rules.validate("tagRules", &mut errors);
         self.scan.validate("scan", &mut errors);
         errors
+    }
+
+    /// The protected tags of `repository`: the top-level list, `tagRules.protectedTags`
+    /// and the `protectedTags` of the sweeper entry that selects the repository.
+    pub fn protected_tags(&self, repository: &str) -> ProtectedTags {
+        let entry = self
+            .sweeper
+            .entry_for(repository)
+            .map(|entry| entry.protected_tags.as_slice())
+            .unwrap_or_default();
+        ProtectedTags::new(
+            self.protected_tags
+                .iter()
+                .chain(&self.tag_rules.protected_tags)
+                .chain(entry),
+        )
     }
 
     /// Loads the configuration named by the environment (see the `ENV_*` constants).
@@ -238,6 +261,46 @@ mod tests {
             .expect_err("unknown field");
         let text = err.to_string();
         assert!(text.contains("sweepr"), "{text}");
+    }
+
+    #[test]
+    fn every_protected_tag_list_protects_in_the_repositories_it_covers() {
+        let config = JanitorConfig::from_json(
+            r#"{"protectedTags": ["prod-*"],
+                "tagRules": {"protectedTags": ["stable"]},
+                "sweeper": {"repositories": [
+                    {"include": ["team-a/*"], "policy": "native", "protectedTags": ["keep-*"]}]}}"#,
+            ConfigSource::Inline,
+        )
+        .expect("valid");
+        let protected = |repository: &str, tag: &str| {
+            config
+                .protected_tags(repository)
+                .pattern_for(tag)
+                .map(|pattern| pattern.as_str().to_owned())
+        };
+        assert_eq!(protected("team-a/api", "prod-1").as_deref(), Some("prod-*"));
+        assert_eq!(protected("team-a/api", "stable").as_deref(), Some("stable"));
+        assert_eq!(
+            protected("team-a/api", "keep-me").as_deref(),
+            Some("keep-*")
+        );
+        assert_eq!(protected("team-b/api", "stable").as_deref(), Some("stable"));
+        assert_eq!(protected("team-b/api", "keep-me"), None);
+    }
+
+    #[test]
+    fn top_level_protected_tags_are_validated_like_tags() {
+        match JanitorConfig::from_json(
+            r#"{"protectedTags": ["ok", "", "a b"]}"#,
+            ConfigSource::Inline,
+        ) {
+            Err(ConfigError::Invalid { errors, .. }) => assert_eq!(
+                errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+                vec!["protectedTags[1]", "protectedTags[2]"]
+            ),
+            other => panic!("expected invalid, got {other:?}"),
+        }
     }
 
     #[test]

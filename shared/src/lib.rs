@@ -8,5 +8,6 @@ pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
 pub mod pattern;
+pub mod protected_tags;
 pub mod sweep;
 pub mod tags;

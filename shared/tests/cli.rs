@@ -157,3 +157,33 @@ fn a_bad_now_is_rejected_by_the_argument_parser() {
         stderr(&output)
     );
 }
+
+/// A future `--now` would judge ages (and `minimumAgeDays`) by a clock that is not
+/// real: an enforced sweep refuses it before reaching any AWS endpoint.
+#[test]
+fn an_enforced_sweep_refuses_another_clock() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ecr-janitor"))
+        .args([
+            "sweep",
+            "--repository",
+            "app",
+            "--enforce",
+            "--now",
+            "2030-01-01T00:00:00Z",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // Nothing listens here: reaching AWS at all would fail with exit 1, not 2.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("the ecr-janitor binary runs");
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).starts_with(
+            "ecr-janitor: --now only answers \"what would a sweep do then\" and cannot be combined with --enforce"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}

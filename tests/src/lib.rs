@@ -21,6 +21,9 @@ use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageInput;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use serde_json::{json, Value};
 
+pub mod proxy;
+pub mod tag_deletes;
+
 /// moto's default account.
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";

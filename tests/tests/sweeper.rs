@@ -81,7 +81,7 @@ impl Env {
                 aws_sdk_eventbridge::Client::new(&self.sdk),
                 BUS,
             )),
-            config: config.sweeper,
+            config,
         }
     }
 
@@ -205,11 +205,22 @@ fn app_config(mode: &str) -> Value {
 async fn sweep(sweeper: &Sweeper, app: &App, now: DateTime<Utc>) -> RepositorySweep {
     let entry = sweeper
         .config
+        .sweeper
         .entry_for(&app.repository.name)
         .expect("entry");
     let uses = sweeper.images_in_use().await.expect("images in use");
-    let mode = entry.effective_mode(sweeper.config.mode);
-    sweep_repository(&sweeper.ecr, &app.repository, entry, mode, &uses, now).await
+    let mode = entry.effective_mode(sweeper.config.sweeper.mode);
+    let protected_tags = sweeper.config.protected_tags(&app.repository.name);
+    sweep_repository(
+        &sweeper.ecr,
+        &app.repository,
+        entry,
+        &protected_tags,
+        mode,
+        &uses,
+        now,
+    )
+    .await
 }
 
 /// The plan's outcome for the image named `name`.
@@ -319,17 +330,33 @@ async fn enforce_deletes_exactly_the_plan_indexes_first_and_a_second_run_is_a_no
     assert_eq!(first.summary.failure_count, 0);
     assert!(!first.summary.dry_run);
 
-    // One call, and the expired index precedes its children in it.
-    let deletes = env.calls.deletes();
-    assert_eq!(deletes.len(), 1);
-    let position = |name: &str| {
-        deletes[0]
-            .iter()
-            .position(|digest| digest == app.digest(name))
-            .expect("deleted")
-    };
-    assert!(position("dev-multi") < position("c3"));
-    assert!(position("dev-multi") < position("c4"));
+    // Two calls: the expired index (with the images nothing lists), then its children,
+    // once the index is confirmed gone. Each is preceded by a re-read of its images.
+    let deletes: Vec<BTreeSet<String>> = env
+        .calls
+        .deletes()
+        .into_iter()
+        .map(|call| call.into_iter().collect())
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![
+            app.set(&["dev-1", "dev-2", "dev-3", "u1", "u2", "u3", "dev-multi"]),
+            app.set(&["c3", "c4"]),
+        ]
+    );
+    // (The test's own DescribeImages of the registry follows them.)
+    assert_eq!(
+        env.calls.names()[..6],
+        [
+            "DescribeImages",
+            "BatchGetImage",
+            "DescribeImages",
+            "BatchDeleteImage",
+            "DescribeImages",
+            "BatchDeleteImage"
+        ]
+    );
 
     env.calls.clear();
     let second = sweep(&sweeper, &app, now).await;
@@ -489,19 +516,21 @@ async fn deletions_go_in_calls_of_at_most_one_hundred_and_pages_of_one_thousand(
         {"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 10},
          "action": {"type": "expire"}}]}}]}));
     env.calls.clear();
-    let entry = sweeper.config.entry_for("bulk").expect("entry");
+    let entry = sweeper.config.sweeper.entry_for("bulk").expect("entry");
     let sweep = sweep_repository(
         &sweeper.ecr,
         &repository,
         entry,
+        &Default::default(),
         SweepMode::Enforce,
         &[],
         Utc::now(),
     )
     .await;
     assert_eq!(sweep.summary.expired, 140);
-    // N = 150 images: ceil(150 / 1000) = 1 page; D = 140 deletions: ceil(140 / 100) = 2 calls.
-    assert_eq!(env.calls.count("DescribeImages"), 1);
+    // N = 150 images: ceil(150 / 1000) = 1 page; D = 140 deletions: ceil(140 / 100) = 2
+    // calls, each preceded by a re-read of its images: 1 + 2 DescribeImages.
+    assert_eq!(env.calls.count("DescribeImages"), 3);
     assert_eq!(env.calls.count("BatchDeleteImage"), 2);
     assert_eq!(
         env.calls.deletes().iter().map(Vec::len).collect::<Vec<_>>(),
@@ -642,7 +671,11 @@ async fn native_policies_are_previewed_never_applied() {
     assert_eq!(acted_on(&sweep), app.set(&EXPIRED));
     assert_eq!(env.digests("app").await, app.all());
 
-    let entry = sweeper.config.entry_for("no-policy").expect("entry");
+    let entry = sweeper
+        .config
+        .sweeper
+        .entry_for("no-policy")
+        .expect("entry");
     let repository = Repository {
         name: "no-policy".into(),
         uri: format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/no-policy"),
@@ -652,6 +685,7 @@ async fn native_policies_are_previewed_never_applied() {
         &env.ecr,
         &repository,
         entry,
+        &Default::default(),
         SweepMode::Enforce,
         &[],
         Utc::now(),

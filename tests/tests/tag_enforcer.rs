@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use janitor::aws::bus::EventBus;
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::tags::{Decision, TagEnforcer};
+use janitor_e2e::proxy::LoopbackProxy;
+use janitor_e2e::tag_deletes::EcrTagDeletes;
 use janitor_e2e::{
     create_repository, images, push_image, sample_event, BusCapture, EcrCallLog, Moto,
 };
@@ -35,6 +37,7 @@ fn config() -> JanitorConfig {
 }
 
 struct Env {
+    _proxy: LoopbackProxy,
     _moto: Moto,
     ecr: aws_sdk_ecr::Client,
     bus: BusCapture,
@@ -51,13 +54,16 @@ impl Env {
         let sdk = moto.sdk_config().await;
         let bus = BusCapture::start(&sdk, BUS).await;
         let calls = EcrCallLog::default();
+        // The enforcer untags by tag and digest, which moto does not do as ECR does.
+        let proxy = LoopbackProxy::start(moto.port(), EcrTagDeletes);
         let enforcer = TagEnforcer::new(
-            calls.client(&sdk),
+            calls.client(&proxy.sdk_config().await),
             EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), BUS),
-            config().tag_rules,
+            config(),
         );
         Env {
             ecr: aws_sdk_ecr::Client::new(&sdk),
+            _proxy: proxy,
             _moto: moto,
             bus,
             enforcer,

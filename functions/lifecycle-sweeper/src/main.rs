@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     // Summaries and fan-out events go to the bus: a sweeper without one could not
     // report what it did, so it does not start.
     let bus_name = bus_name_from_env().inspect_err(|err| tracing::error!(error = %err))?;
-    let sweeper = Sweeper::from_sdk_config(&sdk, config.sweeper, Some(bus_name));
+    let sweeper = Sweeper::from_sdk_config(&sdk, config, Some(bus_name));
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         sweeper

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     let enforcer = TagEnforcer::new(
         aws_sdk_ecr::Client::new(&sdk),
         EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), bus_name),
-        config.tag_rules,
+        config,
     );
     let enforcer = &enforcer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::FieldError;
-use crate::lifecycle::LifecyclePolicy;
+use crate::lifecycle::{ImageStatus, LifecyclePolicy};
 use crate::pattern::WildcardPattern;
 
 /// Default number of selected repositories above which a scheduled run fans out.
@@ -70,7 +70,7 @@ pub struct RepositoryEntry {
     /// Overrides the section's mode for these repositories.
     #[serde(default)]
     pub mode: Option<SweepMode>,
-    /// Images with a tag matching one of these are never acted on.
+    /// Protected tags added for these repositories (see [`crate::protected_tags`]).
     #[serde(default)]
     pub protected_tags: Vec<WildcardPattern>,
     /// Images pushed (or restored) less than this many days ago are never acted on.
@@ -117,24 +117,57 @@ pub struct SafetyCap {
     pub max_fraction: Option<f64>,
 }
 
+/// Images counted by the storage class an action applies to: expirations and
+/// transitions of active images take runnable images away, so they are weighed against
+/// the repository's active images; expirations of archived (or restoring) images
+/// against its archived ones. A repository that is mostly archive cannot hide the loss
+/// of every runnable image behind its archived ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassCounts {
+    /// `ACTIVE` images.
+    pub standard: usize,
+    /// `ARCHIVED` and `ACTIVATING` images.
+    pub archive: usize,
+}
+
+impl ClassCounts {
+    pub fn add(&mut self, status: ImageStatus) {
+        match status {
+            ImageStatus::Active => self.standard += 1,
+            ImageStatus::Archived | ImageStatus::Activating => self.archive += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.standard + self.archive
+    }
+}
+
 impl SafetyCap {
-    /// Why acting on `actions` of `total` images would exceed the cap, if it would.
-    pub fn exceeded_by(&self, actions: usize, total: usize) -> Option<String> {
+    /// Why acting on `acted` images of a repository holding `held` would exceed the
+    /// cap, if it would: `maxImages` counts every action, `maxFraction` applies to each
+    /// storage class on its own.
+    pub fn exceeded_by(&self, acted: ClassCounts, held: ClassCounts) -> Option<String> {
         if let Some(max) = self.max_images {
+            let actions = acted.total();
             if actions as u64 > max {
                 return Some(format!(
                     "{actions} images would be acted on, more than safetyCap.maxImages = {max}"
                 ));
             }
         }
-        if let Some(max) = self.max_fraction {
-            if total > 0 && actions as f64 > max * total as f64 {
-                return Some(format!(
-                    "{actions} of {total} images would be acted on, more than safetyCap.maxFraction = {max}"
-                ));
-            }
-        }
-        None
+        let max = self.max_fraction?;
+        [
+            ("active", acted.standard, held.standard),
+            ("archived", acted.archive, held.archive),
+        ]
+        .into_iter()
+        .find(|(_, actions, total)| *total > 0 && *actions as f64 > max * *total as f64)
+        .map(|(class, actions, total)| {
+            format!(
+                "{actions} of {total} {class} images would be acted on, more than safetyCap.maxFraction = {max}"
+            )
+        })
     }
 }
 
@@ -184,14 +217,11 @@ impl RepositoryEntry {
                 }
             }
         }
-        for (index, glob) in self.protected_tags.iter().enumerate() {
-            if glob.as_str().is_empty() {
-                errors.push(FieldError::new(
-                    format!("{field}.protectedTags[{index}]"),
-                    "must not be empty",
-                ));
-            }
-        }
+        crate::tags::config::check_tag_patterns(
+            &self.protected_tags,
+            &format!("{field}.protectedTags"),
+            errors,
+        );
         if self.minimum_age_days > MAX_MINIMUM_AGE_DAYS {
             errors.push(FieldError::new(
                 format!("{field}.minimumAgeDays"),
@@ -425,19 +455,51 @@ mod tests {
         }
     }
 
+    fn counts(standard: usize, archive: usize) -> ClassCounts {
+        ClassCounts { standard, archive }
+    }
+
     #[test]
     fn safety_cap_counts_images_and_fractions() {
         let cap = SafetyCap {
             max_images: Some(10),
             max_fraction: Some(0.5),
         };
-        assert_eq!(cap.exceeded_by(10, 20), None);
+        assert_eq!(cap.exceeded_by(counts(10, 0), counts(20, 0)), None);
         assert!(cap
-            .exceeded_by(11, 100)
+            .exceeded_by(counts(11, 0), counts(100, 0))
             .is_some_and(|why| why.contains("maxImages")));
-        assert!(cap
-            .exceeded_by(6, 10)
-            .is_some_and(|why| why.contains("maxFraction")));
-        assert_eq!(cap.exceeded_by(0, 0), None);
+        assert_eq!(
+            cap.exceeded_by(counts(6, 0), counts(10, 0)).as_deref(),
+            Some("6 of 10 active images would be acted on, more than safetyCap.maxFraction = 0.5")
+        );
+        assert_eq!(cap.exceeded_by(counts(0, 0), counts(0, 0)), None);
+    }
+
+    #[test]
+    fn max_fraction_weighs_each_storage_class_on_its_own() {
+        let cap = SafetyCap {
+            max_images: None,
+            max_fraction: Some(0.5),
+        };
+        // Every one of 10 runnable images in a repository of 1000 archived ones.
+        assert_eq!(
+            cap.exceeded_by(counts(10, 0), counts(10, 1000)).as_deref(),
+            Some("10 of 10 active images would be acted on, more than safetyCap.maxFraction = 0.5")
+        );
+        assert_eq!(
+            cap.exceeded_by(counts(0, 600), counts(10, 1000)).as_deref(),
+            Some("600 of 1000 archived images would be acted on, more than safetyCap.maxFraction = 0.5")
+        );
+        assert_eq!(cap.exceeded_by(counts(5, 500), counts(10, 1000)), None);
+        let mut held = ClassCounts::default();
+        for status in [
+            ImageStatus::Active,
+            ImageStatus::Archived,
+            ImageStatus::Activating,
+        ] {
+            held.add(status);
+        }
+        assert_eq!(held, counts(1, 2));
     }
 }

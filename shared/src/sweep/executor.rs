@@ -1,13 +1,21 @@
-//! Applying a plan: `BatchDeleteImage` by digest (≤ 100 per call, image indexes in
-//! calls before any other image, so that no child is deleted while an index that lists
-//! it exists) and `UpdateImageStorageClass` to archive for transitions.
+//! Applying a plan, batch by batch, each batch confirmed right before it is acted on.
+//!
+//! Expirations go in `BatchDeleteImage` calls by digest (≤ 100 per call) in dependency
+//! layers: an image that follows others (the child of an expiring image index, the
+//! referrer of an expiring subject) goes in a later call than they do, and only once
+//! they are confirmed gone; within a layer image indexes come first. Transitions go
+//! through `UpdateImageStorageClass` to archive, in groups of ≤ 100.
+//!
+//! Before each call (or group) the images are read again (`DescribeImages` by id) and
+//! compared with what the plan saw ([`super::recheck`]): only an image that is still
+//! exactly that is acted on; the others are reported as changed since planned.
 //!
 //! Per-image failures come back in the response, not as errors: `ImageNotFound` means
 //! someone else already deleted the image (done); anything else is reported, never
 //! retried here (the next sweep plans again from the registry as it then is). A call
 //! that fails after the SDK's retries stops the execution and is returned as the error.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier, TargetStorageClass};
@@ -15,10 +23,12 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::error::AwsCallError;
+use super::recheck::{recheck, Recheck};
+use super::registry::describe_image_ids;
 use super::report::PlannedAction;
-use crate::lifecycle::Action;
+use crate::lifecycle::{Action, ImageRecord};
 
-/// Image ids per `BatchDeleteImage` call (AWS limit).
+/// Image ids per `BatchDeleteImage` call, and per re-read (AWS limits).
 pub const BATCH_DELETE_LIMIT: usize = 100;
 /// `UpdateImageStorageClass` calls in flight at once (one image per call).
 const TRANSITION_CONCURRENCY: usize = 4;
@@ -33,6 +43,16 @@ pub struct ActionFailure {
     pub message: String,
 }
 
+/// A planned action not taken because the registry changed since the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionSkipped {
+    pub digest: String,
+    pub action: Action,
+    /// What changed, e.g. `tags {"dev-1"} are now {"dev-1", "prod-1"}`.
+    pub reason: String,
+}
+
 /// What became of the actions of one repository.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Execution {
@@ -41,27 +61,53 @@ pub struct Execution {
     /// Digests moved to the archive storage class.
     pub transitioned: HashSet<String>,
     pub failures: Vec<ActionFailure>,
+    /// Actions not taken: the image changed since planned.
+    pub changed: Vec<ActionSkipped>,
     /// The call error that stopped execution, if one did.
     pub error: Option<AwsCallError>,
 }
 
-/// Expire actions in `BatchDeleteImage` calls: indexes first, then every other image,
-/// each group in plan order, ≤ 100 digests per call.
-pub fn deletion_batches(actions: &[PlannedAction]) -> Vec<Vec<&str>> {
-    let expiring = || {
-        actions
-            .iter()
-            .filter(|action| action.action == Action::Expire)
-    };
-    let ordered: Vec<&str> = expiring()
-        .filter(|action| action.is_index)
-        .chain(expiring().filter(|action| !action.is_index))
-        .map(|action| action.digest.as_str())
+impl Execution {
+    fn skip(&mut self, action: &PlannedAction, reason: String) {
+        self.changed.push(ActionSkipped {
+            digest: action.digest.clone(),
+            action: action.action,
+            reason,
+        });
+    }
+}
+
+/// Expire actions in `BatchDeleteImage` calls of ≤ 100 digests, in dependency layers:
+/// an action never shares a call with, or precedes, an action it follows; within a
+/// layer image indexes come first, each group in plan order. Actions whose dependencies
+/// cannot be ordered (a cycle, which content addressing rules out) are left out.
+pub fn deletion_batches(actions: &[PlannedAction]) -> Vec<Vec<&PlannedAction>> {
+    let mut remaining: Vec<&PlannedAction> = actions
+        .iter()
+        .filter(|action| action.action == Action::Expire)
         .collect();
-    ordered
-        .chunks(BATCH_DELETE_LIMIT)
-        .map(<[&str]>::to_vec)
-        .collect()
+    let mut placed: HashSet<&str> = HashSet::new();
+    let mut batches = Vec::new();
+    loop {
+        let (mut ready, rest): (Vec<&PlannedAction>, Vec<&PlannedAction>) =
+            remaining.into_iter().partition(|action| {
+                action
+                    .follows
+                    .iter()
+                    .all(|digest| placed.contains(digest.as_str()))
+            });
+        if ready.is_empty() {
+            return batches;
+        }
+        ready.sort_by_key(|action| !action.is_index);
+        placed.extend(ready.iter().map(|action| action.digest.as_str()));
+        batches.extend(
+            ready
+                .chunks(BATCH_DELETE_LIMIT)
+                .map(<[&PlannedAction]>::to_vec),
+        );
+        remaining = rest;
+    }
 }
 
 /// Applies `actions` to `repository`.
@@ -71,59 +117,120 @@ pub async fn execute(
     actions: &[PlannedAction],
 ) -> Execution {
     let mut execution = Execution::default();
-    for batch in deletion_batches(actions) {
-        if let Err(err) = delete_batch(ecr, repository, &batch, &mut execution).await {
+    let batches = deletion_batches(actions);
+    let ordered: HashSet<&str> = batches
+        .iter()
+        .flatten()
+        .map(|action| action.digest.as_str())
+        .collect();
+    for action in actions {
+        if action.action == Action::Expire && !ordered.contains(action.digest.as_str()) {
+            execution.skip(action, "its dependencies form a cycle".to_owned());
+        }
+    }
+    for batch in batches {
+        let confirmed = match confirm(ecr, repository, &batch, &mut execution).await {
+            Ok(confirmed) => confirmed,
+            Err(err) => {
+                execution.error = Some(err);
+                return execution;
+            }
+        };
+        if confirmed.is_empty() {
+            continue;
+        }
+        if let Err(err) = delete_batch(ecr, repository, &confirmed, &mut execution).await {
             execution.error = Some(err);
             return execution;
         }
     }
-    let transitions = actions
+    let transitions: Vec<&PlannedAction> = actions
         .iter()
-        .filter(|action| action.action == Action::Transition);
-    let results: Vec<Result<String, ActionFailure>> = futures::stream::iter(transitions)
-        .map(|action| async move {
-            ecr.update_image_storage_class()
-                .repository_name(repository)
-                .image_id(
-                    ImageIdentifier::builder()
-                        .image_digest(&action.digest)
-                        .build(),
-                )
-                .target_storage_class(TargetStorageClass::Archive)
-                .send()
-                .await
-                .map(|_| action.digest.clone())
-                .map_err(|err| ActionFailure {
-                    digest: action.digest.clone(),
-                    action: Action::Transition,
-                    code: err.code().unwrap_or("CallFailed").to_owned(),
-                    message: crate::aws::error_text(&err),
-                })
-        })
-        .buffer_unordered(TRANSITION_CONCURRENCY)
-        .collect()
-        .await;
-    for result in results {
-        match result {
-            Ok(digest) => {
-                execution.transitioned.insert(digest);
+        .filter(|action| action.action == Action::Transition)
+        .collect();
+    for group in transitions.chunks(BATCH_DELETE_LIMIT) {
+        let confirmed = match confirm(ecr, repository, group, &mut execution).await {
+            Ok(confirmed) => confirmed,
+            Err(err) => {
+                execution.error = Some(err);
+                break;
             }
-            Err(failure) => execution.failures.push(failure),
-        }
+        };
+        transition(ecr, repository, &confirmed, &mut execution).await;
     }
     execution.failures.sort_by(|a, b| a.digest.cmp(&b.digest));
     execution
 }
 
+/// Reads `actions`' images again and keeps the actions that may still be taken (see
+/// [`Execution::decide`]).
+async fn confirm<'a>(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    actions: &[&'a PlannedAction],
+    execution: &mut Execution,
+) -> Result<Vec<&'a PlannedAction>, AwsCallError> {
+    if actions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let digests: Vec<&str> = actions
+        .iter()
+        .map(|action| action.digest.as_str())
+        .collect();
+    let fresh = describe_image_ids(ecr, repository, &digests).await?;
+    Ok(execution.decide(actions, &fresh))
+}
+
+impl Execution {
+    /// The actions of a batch that may be taken, given `fresh`, a read of their images
+    /// made just now: an action whose image changed since planned, or that follows an
+    /// image still in the repository, is skipped; an image gone meanwhile is an
+    /// expiration done by someone else, and a transition that no longer applies.
+    pub fn decide<'a>(
+        &mut self,
+        actions: &[&'a PlannedAction],
+        fresh: &HashMap<String, ImageRecord>,
+    ) -> Vec<&'a PlannedAction> {
+        let mut confirmed = Vec::with_capacity(actions.len());
+        for action in actions {
+            if let Some(kept) = action
+                .follows
+                .iter()
+                .find(|digest| !self.expired.contains(*digest))
+            {
+                self.skip(action, format!("it goes with {kept}, which stays"));
+                continue;
+            }
+            match recheck(
+                &action.tags,
+                &action.seen,
+                fresh.get(action.digest.as_str()),
+            ) {
+                Recheck::Unchanged => confirmed.push(*action),
+                Recheck::Gone if action.action == Action::Expire => {
+                    self.expired.insert(action.digest.clone());
+                }
+                Recheck::Gone => self.skip(action, "no longer in the repository".to_owned()),
+                Recheck::Changed(why) => self.skip(action, why),
+            }
+        }
+        confirmed
+    }
+}
+
 async fn delete_batch(
     ecr: &aws_sdk_ecr::Client,
     repository: &str,
-    batch: &[&str],
+    batch: &[&PlannedAction],
     execution: &mut Execution,
 ) -> Result<(), AwsCallError> {
     let ids = batch
         .iter()
-        .map(|digest| ImageIdentifier::builder().image_digest(*digest).build())
+        .map(|action| {
+            ImageIdentifier::builder()
+                .image_digest(&action.digest)
+                .build()
+        })
         .collect();
     let output = ecr
         .batch_delete_image()
@@ -154,17 +261,57 @@ async fn delete_batch(
             message: failure.failure_reason().unwrap_or_default().to_owned(),
         });
     }
-    for digest in batch {
-        if !refused.contains(*digest) {
-            execution.expired.insert((*digest).to_owned());
+    for action in batch {
+        if !refused.contains(action.digest.as_str()) {
+            execution.expired.insert(action.digest.clone());
         }
     }
     Ok(())
 }
 
+async fn transition(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    group: &[&PlannedAction],
+    execution: &mut Execution,
+) {
+    let results: Vec<Result<String, ActionFailure>> = futures::stream::iter(group)
+        .map(|action| async move {
+            ecr.update_image_storage_class()
+                .repository_name(repository)
+                .image_id(
+                    ImageIdentifier::builder()
+                        .image_digest(&action.digest)
+                        .build(),
+                )
+                .target_storage_class(TargetStorageClass::Archive)
+                .send()
+                .await
+                .map(|_| action.digest.clone())
+                .map_err(|err| ActionFailure {
+                    digest: action.digest.clone(),
+                    action: Action::Transition,
+                    code: err.code().unwrap_or("CallFailed").to_owned(),
+                    message: crate::aws::error_text(&err),
+                })
+        })
+        .buffer_unordered(TRANSITION_CONCURRENCY)
+        .collect()
+        .await;
+    for result in results {
+        match result {
+            Ok(digest) => {
+                execution.transitioned.insert(digest);
+            }
+            Err(failure) => execution.failures.push(failure),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::recheck::SeenImage;
 
     fn planned(digest: &str, action: Action, is_index: bool) -> PlannedAction {
         PlannedAction {
@@ -174,7 +321,16 @@ mod tests {
             action,
             size_bytes: None,
             is_index,
+            seen: Default::default(),
+            follows: Vec::new(),
         }
+    }
+
+    fn digests<'a>(batches: &[Vec<&'a PlannedAction>]) -> Vec<Vec<&'a str>> {
+        batches
+            .iter()
+            .map(|batch| batch.iter().map(|action| action.digest.as_str()).collect())
+            .collect()
     }
 
     #[test]
@@ -186,8 +342,40 @@ mod tests {
             planned("sha256:child2", Action::Expire, false),
         ];
         assert_eq!(
-            deletion_batches(&actions),
+            digests(&deletion_batches(&actions)),
             vec![vec!["sha256:index", "sha256:child1", "sha256:child2"]]
+        );
+    }
+
+    #[test]
+    fn what_follows_another_expiration_goes_in_a_later_call() {
+        let mut child = planned("sha256:child", Action::Expire, false);
+        child.follows = vec!["sha256:index".into()];
+        let mut signature = planned("sha256:sig", Action::Expire, false);
+        signature.follows = vec!["sha256:child".into()];
+        let mut orphan = planned("sha256:orphan", Action::Expire, false);
+        orphan.follows = vec!["sha256:a".into(), "sha256:b".into()];
+        let mut a = planned("sha256:a", Action::Expire, false);
+        a.follows = vec!["sha256:b".into()];
+        let mut b = planned("sha256:b", Action::Expire, false);
+        b.follows = vec!["sha256:a".into()];
+        let actions = [
+            signature,
+            child,
+            planned("sha256:plain", Action::Expire, false),
+            planned("sha256:index", Action::Expire, true),
+            orphan,
+            a,
+            b,
+        ];
+        // The cycle a <-> b (and what follows it) is never ordered, so never deleted.
+        assert_eq!(
+            digests(&deletion_batches(&actions)),
+            vec![
+                vec!["sha256:index", "sha256:plain"],
+                vec!["sha256:child"],
+                vec!["sha256:sig"],
+            ]
         );
     }
 
@@ -203,7 +391,7 @@ mod tests {
             let actions: Vec<PlannedAction> = (0..count)
                 .map(|n| planned(&format!("sha256:{n:04}"), Action::Expire, n % 7 == 0))
                 .collect();
-            let batches = deletion_batches(&actions);
+            let batches = digests(&deletion_batches(&actions));
             assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), sizes);
             // Every index precedes every non-index across calls.
             let flat: Vec<&str> = batches.into_iter().flatten().collect();
@@ -236,7 +424,7 @@ mod tests {
                     planned(&format!("sha256:{n:04}"), action, *index)
                 })
                 .collect();
-            let batches = deletion_batches(&actions);
+            let batches = digests(&deletion_batches(&actions));
             proptest::prop_assert!(batches.iter().all(|batch| !batch.is_empty() && batch.len() <= BATCH_DELETE_LIMIT));
             let flat: Vec<&str> = batches.into_iter().flatten().collect();
             let mut expected: Vec<&str> = actions
@@ -251,6 +439,115 @@ mod tests {
             let is_index = |digest: &str| actions.iter().any(|action| action.digest == digest && action.is_index);
             let first_plain = flat.iter().position(|digest| !is_index(digest)).unwrap_or(flat.len());
             proptest::prop_assert!(flat[first_plain..].iter().all(|digest| !is_index(digest)));
+        }
+    }
+
+    /// A change another client makes to an image between the plan and a batch's re-read.
+    #[derive(Debug, Clone, Copy)]
+    enum Change {
+        AddProtectedTag,
+        RemoveTag,
+        Pulled,
+        Archived,
+        Deleted,
+        PushedAgain,
+    }
+
+    fn change() -> impl proptest::strategy::Strategy<Value = Option<Change>> {
+        proptest::prop_oneof![
+            3 => proptest::strategy::Just(None),
+            1 => proptest::sample::select(vec![
+                Change::AddProtectedTag,
+                Change::RemoveTag,
+                Change::Pulled,
+                Change::Archived,
+                Change::Deleted,
+                Change::PushedAgain,
+            ])
+            .prop_map(Some),
+        ]
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// Whatever other clients change between the plan and each batch, an image is
+        /// removed only if the re-read right before its batch shows it exactly as
+        /// planned (so with no protected tag: planned images never carry one) and every
+        /// image it follows is already gone; and with no change at all, every planned
+        /// expiration is carried out.
+        #[test]
+        fn nothing_is_removed_that_the_reread_state_would_keep(
+            plan in proptest::collection::vec(
+                (proptest::bool::ANY, proptest::option::of(0usize..250), 0usize..4, change(), 0usize..4),
+                1..250,
+            )
+        ) {
+            let pushed = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+            let digest = |n: usize| format!("sha256:{n:064x}");
+            let mut registry: HashMap<String, ImageRecord> = HashMap::new();
+            let mut actions = Vec::new();
+            let mut changes: Vec<(usize, String, Change)> = Vec::new();
+            for (n, (is_index, follows, tag_count, change, when)) in plan.iter().enumerate() {
+                let tags: Vec<&str> = ["dev", "build-1", "sha-1"][..tag_count.min(&3).to_owned()].to_vec();
+                let image = ImageRecord::active(&digest(n), &tags, pushed);
+                let mut action = planned(&digest(n), Action::Expire, *is_index);
+                action.tags = image.tags.clone();
+                action.seen = SeenImage::of(&image);
+                // Follow an earlier image only: content addressing makes a DAG.
+                action.follows = follows.filter(|f| *f < n).map(digest).into_iter().collect();
+                registry.insert(digest(n), image);
+                actions.push(action);
+                if let Some(change) = change {
+                    changes.push((*when, digest(n), *change));
+                }
+            }
+            let unchanged = changes.is_empty();
+            let batches = deletion_batches(&actions);
+            let mut execution = Execution::default();
+            let mut removed = 0;
+            for (number, batch) in batches.iter().enumerate() {
+                for (_, target, change) in changes.iter().filter(|(when, _, _)| *when == number) {
+                    match change {
+                        Change::Deleted => {
+                            registry.remove(target);
+                        }
+                        other => if let Some(image) = registry.get_mut(target) {
+                            match other {
+                                Change::AddProtectedTag => image.tags.push("prod-1".into()),
+                                Change::RemoveTag => { image.tags.pop(); }
+                                Change::Pulled => image.last_pulled_at = Some(pushed + chrono::TimeDelta::days(40)),
+                                Change::Archived => image.status = crate::lifecycle::ImageStatus::Archived,
+                                _ => image.pushed_at = pushed + chrono::TimeDelta::days(41),
+                            }
+                        }
+                    }
+                }
+                let fresh: HashMap<String, ImageRecord> = batch
+                    .iter()
+                    .filter_map(|action| Some((action.digest.clone(), registry.get(&action.digest)?.clone())))
+                    .collect();
+                for action in execution.decide(batch, &fresh) {
+                    let now = registry.get(&action.digest).expect("confirmed images exist");
+                    let mut tags_now = now.tags.clone();
+                    tags_now.sort();
+                    let mut tags_planned = action.tags.clone();
+                    tags_planned.sort();
+                    proptest::prop_assert_eq!(tags_now, tags_planned);
+                    proptest::prop_assert!(!now.tags.iter().any(|tag| tag.starts_with("prod-")));
+                    proptest::prop_assert_eq!(&SeenImage::of(now), &action.seen);
+                    for followed in &action.follows {
+                        proptest::prop_assert!(!registry.contains_key(followed), "{} removed before {}", action.digest, followed);
+                    }
+                    registry.remove(&action.digest);
+                    execution.expired.insert(action.digest.clone());
+                    removed += 1;
+                }
+            }
+            if unchanged {
+                proptest::prop_assert_eq!(removed, actions.len());
+                proptest::prop_assert!(execution.changed.is_empty());
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::config::{RepositoryEntry, SweeperConfig};
+use super::config::RepositoryEntry;
 use super::error::AwsCallError;
 use super::in_use::{lambda_images, running_ecs_images, ImageUse};
 use super::registry::{self, Repository};
@@ -14,6 +14,7 @@ use super::report::{PolicyKind, RepositorySummary};
 use super::repository::{sweep_repository, RepositorySweep};
 use super::trigger::{SweepTrigger, SWEEP_REPOSITORY};
 use crate::aws::bus::{BusError, BusEvent, EventBus, FailedEvent};
+use crate::config::JanitorConfig;
 
 /// Repositories swept at once by one invocation.
 pub const INLINE_CONCURRENCY: usize = 4;
@@ -55,7 +56,8 @@ pub struct Sweeper {
     pub lambda: aws_sdk_lambda::Client,
     /// The janitor bus; `None` only where nothing is published (the CLI).
     pub bus: Option<EventBus>,
-    pub config: SweeperConfig,
+    /// The whole configuration: the `sweeper` section, and every protected-tag list.
+    pub config: JanitorConfig,
 }
 
 impl Sweeper {
@@ -63,7 +65,7 @@ impl Sweeper {
     /// [`crate::aws::load_sweep_sdk_config`]: adaptive retry).
     pub fn from_sdk_config(
         sdk: &aws_config::SdkConfig,
-        config: SweeperConfig,
+        config: JanitorConfig,
         bus_name: Option<String>,
     ) -> Self {
         Sweeper {
@@ -101,7 +103,7 @@ impl Sweeper {
         now: DateTime<Utc>,
     ) -> Result<SweepRun, SweepError> {
         let selected: Vec<(Repository, &RepositoryEntry)> = match &trigger {
-            SweepTrigger::Repository(name) => match self.config.entry_for(name) {
+            SweepTrigger::Repository(name) => match self.config.sweeper.entry_for(name) {
                 None => {
                     let why = "not selected by the sweeper configuration";
                     return Ok(skipped_run(trigger.clone(), name, why));
@@ -119,14 +121,14 @@ impl Sweeper {
                     .await?
                     .into_iter()
                     .filter_map(|repository| {
-                        let entry = self.config.entry_for(&repository.name)?;
+                        let entry = self.config.sweeper.entry_for(&repository.name)?;
                         Some((repository, entry))
                     })
                     .collect()
             }
         };
         let scheduled = !matches!(trigger, SweepTrigger::Repository(_));
-        if scheduled && selected.len() > self.config.fan_out_threshold {
+        if scheduled && selected.len() > self.config.sweeper.fan_out_threshold {
             return self.fan_out(trigger, &selected).await;
         }
         // Workloads are only read when there is something to protect.
@@ -137,9 +139,19 @@ impl Sweeper {
             self.images_in_use().await?
         };
         let sweeps: Vec<RepositorySweep> = futures::stream::iter(&selected)
-            .map(|(repository, entry)| {
-                let mode = entry.effective_mode(self.config.mode);
-                sweep_repository(&self.ecr, repository, entry, mode, &uses, now)
+            .map(|(repository, entry)| async {
+                let mode = entry.effective_mode(self.config.sweeper.mode);
+                let protected_tags = self.config.protected_tags(&repository.name);
+                sweep_repository(
+                    &self.ecr,
+                    repository,
+                    entry,
+                    &protected_tags,
+                    mode,
+                    &uses,
+                    now,
+                )
+                .await
             })
             .buffered(INLINE_CONCURRENCY)
             .collect()

@@ -2,21 +2,29 @@
 //! package type Image, in the sweeper's own account and Region.
 //!
 //! The workloads are read once per run; [`protect_in_use`] then matches their image
-//! references against each repository. A reference names an image by digest
-//! (`…/repo@sha256:…`, ECS's resolved `imageDigest`, Lambda's `ResolvedImageUri`) or by
-//! tag (`…/repo:tag`, `…/repo` = `latest`); tags are resolved to the image they point at
-//! now. Every form found protects its image: over-protecting costs a sweep cycle,
+//! references against each repository. References are parsed (see [`super::reference`])
+//! rather than compared as text, because one registry answers to several host names:
+//! a task may name `ACCOUNT.dkr.ecr-fips.REGION.amazonaws.com/app:v1`, the dual-stack
+//! `ACCOUNT.dkr-ecr.REGION.on.aws/app:v1` or add `:443`, and still run this
+//! repository's image. A reference names an image by digest (`…/repo@sha256:…`,
+//! Lambda's `ResolvedImageUri`) or by tag (`…/repo:tag`, `…/repo` = `latest`); tags are
+//! resolved to the image they point at now. The digest a workload resolved its
+//! reference to (ECS's `imageDigest`) protects that image whatever the reference says.
+//! Every form found protects its image: over-protecting costs a sweep cycle,
 //! under-protecting breaks a running service.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_ecs::types::DesiredStatus;
 use aws_sdk_lambda::types::{FunctionVersion, PackageType};
 use futures::{StreamExt, TryStreamExt};
 
 use super::error::AwsCallError;
+use super::reference::{EcrRepository, ImageReference};
 use crate::lifecycle::ImageRecord;
 
+/// The tag a reference without tag or digest means.
+const IMPLICIT_TAG: &str = "latest";
 /// Task ARNs per `DescribeTasks` call (AWS limit).
 const DESCRIBE_TASKS_LIMIT: usize = 100;
 /// `GetFunction` calls in flight at once.
@@ -138,41 +146,34 @@ pub async fn lambda_images(lambda: &aws_sdk_lambda::Client) -> Result<Vec<ImageU
     Ok(uses.into_iter().flatten().collect())
 }
 
-/// What a reference names inside one repository.
-#[derive(Debug, PartialEq, Eq)]
-enum Reference<'a> {
-    Tag(&'a str),
-    Digest(&'a str),
-    TagAndDigest(&'a str, &'a str),
-}
-
-/// Parses `image` as a reference into the repository at `repository_uri`; `None` when
-/// it names another repository.
-fn reference<'a>(image: &'a str, repository_uri: &str) -> Option<Reference<'a>> {
-    let rest = image.strip_prefix(repository_uri)?;
-    let (tag_part, digest) = match rest.split_once('@') {
-        Some((tag_part, digest)) => (tag_part, Some(digest)),
-        None => (rest, None),
-    };
-    let tag = match tag_part {
-        "" => None,
-        _ => Some(tag_part.strip_prefix(':').filter(|tag| !tag.is_empty())?),
-    };
-    match (tag, digest) {
-        (_, Some(digest)) if !digest.starts_with("sha256:") => None,
-        (Some(tag), Some(digest)) => Some(Reference::TagAndDigest(tag, digest)),
-        (None, Some(digest)) => Some(Reference::Digest(digest)),
-        (Some(tag), None) => Some(Reference::Tag(tag)),
-        (None, None) => Some(Reference::Tag("latest")),
-    }
-}
-
 /// Digest → protection reason for the images of one repository that are in use.
+///
+/// A use names the repository at `repository_uri` when its reference is an ECR host of
+/// the same account and Region, in any host form, and its path is the repository's
+/// name exactly. Its tag protects the image the tag points at now, its digest that
+/// image. Independently, the digest the workload resolved (`ImageUse::digest`) protects
+/// the image with that digest in this repository, whatever the reference said
+/// (another host form, an unparseable text, another registry): the same digest means
+/// the same image, and over-protecting is the safe mistake. When `repository_uri`
+/// itself cannot be parsed, no reference names the repository and only resolved
+/// digests protect.
 pub fn protect_in_use(
     uses: &[ImageUse],
     repository_uri: &str,
     images: &[ImageRecord],
 ) -> HashMap<String, String> {
+    let repository = match EcrRepository::from_uri(repository_uri) {
+        Ok(repository) => Some(repository),
+        Err(err) => {
+            tracing::warn!(
+                repository_uri,
+                error = %err,
+                "repository URI not understood: only resolved digests protect its images"
+            );
+            None
+        }
+    };
+    let present: HashSet<&str> = images.iter().map(|image| image.digest.as_str()).collect();
     let tagged: HashMap<&str, &str> = images
         .iter()
         .flat_map(|image| {
@@ -184,21 +185,26 @@ pub fn protect_in_use(
         .collect();
     let mut protected = HashMap::new();
     for image_use in uses {
-        let Some(reference) = reference(&image_use.image, repository_uri) else {
-            continue;
-        };
-        let mut digests: Vec<&str> = match reference {
-            Reference::Tag(tag) => tagged.get(tag).copied().into_iter().collect(),
-            Reference::Digest(digest) => vec![digest],
-            Reference::TagAndDigest(tag, digest) => tagged
-                .get(tag)
-                .copied()
-                .into_iter()
-                .chain([digest])
-                .collect(),
-        };
+        let named = repository.as_ref().and_then(|repository| {
+            ImageReference::parse(&image_use.image)
+                .ok()
+                .filter(|reference| repository.is_named_by(reference))
+        });
+        let mut digests: Vec<&str> = Vec::new();
+        if let Some(reference) = &named {
+            let tag = match (&reference.tag, &reference.digest) {
+                (Some(tag), _) => Some(tag.as_str()),
+                (None, None) => Some(IMPLICIT_TAG),
+                (None, Some(_)) => None,
+            };
+            digests.extend(tag.and_then(|tag| tagged.get(tag).copied()));
+            digests.extend(reference.digest.as_deref());
+        }
         digests.extend(image_use.digest.as_deref());
-        for digest in digests {
+        for digest in digests
+            .into_iter()
+            .filter(|digest| present.contains(digest))
+        {
             protected
                 .entry(digest.to_owned())
                 .or_insert_with(|| format!("in use by {}", image_use.user));
@@ -213,9 +219,14 @@ mod tests {
 
     const URI: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api";
 
-    fn image(digest: &str, tags: &[&str]) -> ImageRecord {
+    /// A well-formed digest made of one repeated hex digit.
+    fn digest(hex: char) -> String {
+        format!("sha256:{}", hex.to_string().repeat(64))
+    }
+
+    fn image(hex: char, tags: &[&str]) -> ImageRecord {
         ImageRecord::active(
-            digest,
+            &digest(hex),
             tags,
             chrono::DateTime::from_timestamp(0, 0).expect("epoch"),
         )
@@ -229,44 +240,149 @@ mod tests {
         }
     }
 
+    /// The protected digests, sorted.
+    fn protected_digests(
+        uses: &[ImageUse],
+        repository_uri: &str,
+        images: &[ImageRecord],
+    ) -> Vec<String> {
+        let mut digests: Vec<String> = protect_in_use(uses, repository_uri, images)
+            .into_keys()
+            .collect();
+        digests.sort();
+        digests
+    }
+
     #[test]
     fn parses_every_reference_form() {
-        assert_eq!(
-            reference(&format!("{URI}:v1"), URI),
-            Some(Reference::Tag("v1"))
-        );
-        assert_eq!(reference(URI, URI), Some(Reference::Tag("latest")));
-        assert_eq!(
-            reference(&format!("{URI}@sha256:ab"), URI),
-            Some(Reference::Digest("sha256:ab"))
-        );
-        assert_eq!(
-            reference(&format!("{URI}:v1@sha256:ab"), URI),
-            Some(Reference::TagAndDigest("v1", "sha256:ab"))
-        );
-        // Another repository whose name starts with this one's, or nonsense.
-        assert_eq!(reference(&format!("{URI}-worker:v1"), URI), None);
-        assert_eq!(reference(&format!("{URI}/sub:v1"), URI), None);
-        assert_eq!(reference(&format!("{URI}:"), URI), None);
-        assert_eq!(reference(&format!("{URI}@sha256@sha256:ab"), URI), None);
-        assert_eq!(reference("nginx:latest", URI), None);
+        let images = [
+            image('a', &["v1"]),
+            image('b', &["latest"]),
+            image('c', &[]),
+        ];
+        let (a, b, c) = (digest('a'), digest('b'), digest('c'));
+        let (a, b, c) = (a.as_str(), b.as_str(), c.as_str());
+        for (reference, expected) in [
+            // This repository, through every host form of its registry.
+            (format!("{URI}:v1"), vec![a]),
+            (URI.to_owned(), vec![b]),
+            (format!("{URI}@{c}"), vec![c]),
+            (format!("{URI}:v1@{c}"), vec![a, c]),
+            (
+                "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/team/api:v1".into(),
+                vec![a],
+            ),
+            (
+                "123456789012.dkr-ecr.us-east-1.on.aws/team/api:v1".into(),
+                vec![a],
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-1.on.aws/team/api".into(),
+                vec![b],
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com:443/team/api:v1".into(),
+                vec![a],
+            ),
+            (
+                "123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM/team/api:v1".into(),
+                vec![a],
+            ),
+            // Another account, Region, port or registry, another repository whose name
+            // starts with this one's, or nonsense.
+            (
+                "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/api:v1".into(),
+                vec![],
+            ),
+            (
+                "123456789012.dkr.ecr.us-west-2.amazonaws.com/team/api:v1".into(),
+                vec![],
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com:8443/team/api:v1".into(),
+                vec![],
+            ),
+            ("registry.example.com/team/api:v1".into(), vec![]),
+            ("team/api:v1".into(), vec![]),
+            (format!("{URI}-worker:v1"), vec![]),
+            (format!("{URI}/sub:v1"), vec![]),
+            (format!("{URI}:"), vec![]),
+            (format!("{URI}@sha256@{c}"), vec![]),
+            ("nginx:latest".into(), vec![]),
+        ] {
+            let uses = [used(&reference, None, "ECS task t1")];
+            assert_eq!(
+                protected_digests(&uses, URI, &images),
+                expected,
+                "{reference}"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_china_partition_hosts() {
+        let uri = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/api";
+        let images = [image('a', &["v1"])];
+        for (reference, expected) in [
+            (format!("{uri}:v1"), vec![digest('a')]),
+            (
+                "123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn/team/api:v1".into(),
+                vec![digest('a')],
+            ),
+            (
+                "123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn/team/api:v1".into(),
+                vec![],
+            ),
+            (format!("{URI}:v1"), vec![]),
+        ] {
+            let uses = [used(&reference, None, "ECS task t1")];
+            assert_eq!(
+                protected_digests(&uses, uri, &images),
+                expected,
+                "{reference}"
+            );
+        }
     }
 
     #[test]
     fn protects_images_by_tag_digest_and_resolved_digest() {
         let images = [
-            image("sha256:a", &["v1"]),
-            image("sha256:b", &["latest"]),
-            image("sha256:c", &[]),
-            image("sha256:d", &[]),
-            image("sha256:e", &["v5"]),
+            image('a', &["v1"]),
+            image('b', &["latest"]),
+            image('c', &[]),
+            image('d', &[]),
+            image('e', &["v5"]),
+            image('f', &[]),
+            image('0', &[]),
+            image('8', &["v8"]),
         ];
+        let (c, d, e, f, zero) = (
+            digest('c'),
+            digest('d'),
+            digest('e'),
+            digest('f'),
+            digest('0'),
+        );
+        let elsewhere = digest('9');
         let uses = [
             used(&format!("{URI}:v1"), None, "ECS task t1"),
             used(URI, None, "ECS task t2"),
-            used(&format!("{URI}@sha256:c"), None, "Lambda function f:1"),
-            used(&format!("{URI}:gone"), Some("sha256:d"), "ECS task t3"),
-            used(&format!("{URI}-other:v5"), Some("sha256:e"), "ECS task t4"),
+            used(&format!("{URI}@{c}"), None, "Lambda function f:1"),
+            // The tag moved on; the digest the task resolved still runs.
+            used(&format!("{URI}:gone"), Some(&d), "ECS task t3"),
+            // Resolved digests protect whatever the reference said: another
+            // repository's name, another registry, an unparseable text.
+            used(&format!("{URI}-other:v5"), Some(&e), "ECS task t4"),
+            used("public.ecr.aws/team/api:v1", Some(&f), "ECS task t5"),
+            used("not a reference", Some(&zero), "ECS task t6"),
+            // A digest of an image that is not in this repository protects nothing here.
+            used(&format!("{URI}:v1"), Some(&elsewhere), "ECS task t7"),
+            // Another account's repository of the same name is not this one.
+            used(
+                "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/api:v8",
+                None,
+                "ECS task t8",
+            ),
         ];
         let protected = protect_in_use(&uses, URI, &images);
         let mut found: Vec<(&str, &str)> = protected
@@ -277,11 +393,30 @@ mod tests {
         assert_eq!(
             found,
             vec![
-                ("sha256:a", "in use by ECS task t1"),
-                ("sha256:b", "in use by ECS task t2"),
-                ("sha256:c", "in use by Lambda function f:1"),
-                ("sha256:d", "in use by ECS task t3"),
+                (zero.as_str(), "in use by ECS task t6"),
+                (digest('a').as_str(), "in use by ECS task t1"),
+                (digest('b').as_str(), "in use by ECS task t2"),
+                (c.as_str(), "in use by Lambda function f:1"),
+                (d.as_str(), "in use by ECS task t3"),
+                (e.as_str(), "in use by ECS task t4"),
+                (f.as_str(), "in use by ECS task t5"),
             ]
         );
+    }
+
+    #[test]
+    fn an_unparseable_repository_uri_honours_only_resolved_digests() {
+        let images = [image('a', &["v1"]), image('b', &[])];
+        let uses = [
+            used(&format!("{URI}:v1"), None, "ECS task t1"),
+            used(&format!("{URI}:v2"), Some(&digest('b')), "ECS task t2"),
+        ];
+        for uri in ["", "not a uri", "registry.example.com/team/api", "team/api"] {
+            assert_eq!(
+                protected_digests(&uses, uri, &images),
+                vec![digest('b')],
+                "{uri}"
+            );
+        }
     }
 }

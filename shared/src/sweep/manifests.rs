@@ -5,14 +5,23 @@
 //! documents that `BatchGetImage` may count as a pull; an index's recorded pull time can
 //! therefore move when it is swept, which only delays `sinceImagePulled` transitions of
 //! indexes (never of the images that run).
+//!
+//! An index whose manifest cannot be read keeps what it lists, and what it lists is
+//! unknown: archived (and restoring) indexes cannot be pulled, so their manifests are
+//! not asked for; an active one that `BatchGetImage` cannot return (`ImageNotFound`
+//! while `DescribeImages` still lists it, or any other per-image failure, or a manifest
+//! that is not an index) is unreadable too. Only an index that `DescribeImages` no
+//! longer lists is gone. The sweep then protects every image that could be such an
+//! index's child (see [`super::protection`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier};
 use serde::Deserialize;
 
 use super::error::AwsCallError;
-use crate::lifecycle::ImageRecord;
+use super::registry::describe_image_ids;
+use crate::lifecycle::{ImageRecord, ImageStatus};
 
 /// Image ids per `BatchGetImage` call (AWS limit).
 pub const BATCH_GET_LIMIT: usize = 100;
@@ -44,30 +53,39 @@ pub fn index_children(manifest: &str) -> Result<Vec<String>, serde_json::Error> 
         .collect())
 }
 
-/// Why the children of an index could not be learned. Without them the sweep could
-/// delete an image an index still needs, so the repository is not acted on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IndexReadError {
-    #[error(transparent)]
-    Call(#[from] AwsCallError),
-    #[error("cannot read image index {digest}: {reason}")]
-    Unreadable { digest: String, reason: String },
+/// What the sweep knows of a repository's image indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexChildren {
+    /// Index digest → the children its manifest lists.
+    pub children: HashMap<String, Vec<String>>,
+    /// Index digest → why its manifest could not be read (its children are unknown).
+    pub unreadable: BTreeMap<String, String>,
 }
 
-/// Reads every index among `images` (≤ 100 per call) and maps its digest to its
-/// children. An index deleted meanwhile (`ImageNotFound`) has no children to protect.
+/// Reads every active index among `images` (≤ 100 per call) and maps its digest to its
+/// children; indexes that cannot be read are listed as unreadable, with the reason.
 pub async fn read_index_children(
     ecr: &aws_sdk_ecr::Client,
     repository: &str,
     images: &[ImageRecord],
-) -> Result<HashMap<String, Vec<String>>, IndexReadError> {
-    let indexes: Vec<&str> = images
-        .iter()
-        .filter(|image| image.is_index())
-        .map(|image| image.digest.as_str())
-        .collect();
-    let mut children = HashMap::with_capacity(indexes.len());
-    for batch in indexes.chunks(BATCH_GET_LIMIT) {
+) -> Result<IndexChildren, AwsCallError> {
+    let mut known = IndexChildren::default();
+    let mut active = Vec::new();
+    for image in images.iter().filter(|image| image.is_index()) {
+        let why = match image.status {
+            ImageStatus::Active => {
+                active.push(image.digest.as_str());
+                continue;
+            }
+            ImageStatus::Archived => "it is archived, and archived images cannot be pulled",
+            ImageStatus::Activating => "it is being restored from archive and cannot be pulled yet",
+        };
+        known
+            .unreadable
+            .insert(image.digest.clone(), why.to_owned());
+    }
+    let mut not_found = Vec::new();
+    for batch in active.chunks(BATCH_GET_LIMIT) {
         let ids = batch
             .iter()
             .map(|digest| ImageIdentifier::builder().image_digest(*digest).build())
@@ -81,38 +99,55 @@ pub async fn read_index_children(
             .await
             .map_err(|err| AwsCallError::new("BatchGetImage", &err))?;
         for failure in output.failures() {
+            let Some(digest) = failure.image_id().and_then(ImageIdentifier::image_digest) else {
+                continue;
+            };
             if failure.failure_code() == Some(&ImageFailureCode::ImageNotFound) {
+                not_found.push(digest.to_owned());
                 continue;
             }
-            let digest = failure
-                .image_id()
-                .and_then(ImageIdentifier::image_digest)
-                .unwrap_or("(unknown)");
-            return Err(IndexReadError::Unreadable {
-                digest: digest.to_owned(),
-                reason: format!(
-                    "{}: {}",
+            known.unreadable.insert(
+                digest.to_owned(),
+                format!(
+                    "BatchGetImage failed: {}: {}",
                     failure
                         .failure_code()
                         .map(|code| code.as_str())
                         .unwrap_or("(no code)"),
                     failure.failure_reason().unwrap_or_default()
                 ),
-            });
+            );
         }
         for image in output.images() {
             let Some(digest) = image.image_id().and_then(ImageIdentifier::image_digest) else {
                 continue;
             };
-            let manifest = image.image_manifest().unwrap_or_default();
-            let listed = index_children(manifest).map_err(|err| IndexReadError::Unreadable {
-                digest: digest.to_owned(),
-                reason: format!("manifest is not an image index: {err}"),
-            })?;
-            children.insert(digest.to_owned(), listed);
+            match index_children(image.image_manifest().unwrap_or_default()) {
+                Ok(listed) => {
+                    known.children.insert(digest.to_owned(), listed);
+                }
+                Err(err) => {
+                    known.unreadable.insert(
+                        digest.to_owned(),
+                        format!("its manifest is not an image index: {err}"),
+                    );
+                }
+            }
         }
     }
-    Ok(children)
+    // Not found by BatchGetImage: gone only if DescribeImages no longer lists it.
+    for batch in not_found.chunks(BATCH_GET_LIMIT) {
+        let digests: Vec<&str> = batch.iter().map(String::as_str).collect();
+        let listed = describe_image_ids(ecr, repository, &digests).await?;
+        for digest in batch.iter().filter(|digest| listed.contains_key(*digest)) {
+            known.unreadable.insert(
+                digest.clone(),
+                "BatchGetImage answered ImageNotFound while DescribeImages still lists it"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(known)
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! Lifecycle sweeps (issue 3): scheduled, safe, index-aware sweeps of real registries.
+//! Lifecycle sweeps: scheduled, safe, index-aware sweeps of real registries.
 //!
 //! A run reads each selected repository (`DescribeImages`, every storage class), learns
 //! which children every image index references (`BatchGetImage`, indexes only),
 //! protects images that are in use (running ECS tasks, Lambda functions), carry a
-//! protected tag or are too young, plans with the lifecycle engine, checks the safety
-//! cap and, in enforce mode, applies the plan. Large registries fan out: one
-//! `Sweep Repository` event per repository, each handled by its own invocation.
+//! protected tag, are too young or may be listed by an unreadable index, plans with the
+//! lifecycle engine, checks the safety cap and, in enforce mode, applies the plan batch
+//! by batch, re-reading each batch right before acting on it. Large registries fan
+//! out: one `Sweep Repository` event per repository, each handled by its own
+//! invocation.
 
 pub mod config;
 pub mod error;
@@ -14,6 +16,8 @@ pub mod handler;
 pub mod in_use;
 pub mod manifests;
 pub mod protection;
+pub mod recheck;
+pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod repository;

@@ -1,6 +1,7 @@
-//! Images a sweep must never act on, and why: in use, carrying a protected tag, or
-//! younger than the configured minimum age. The engine receives the reasons; the
-//! summary counts them by kind.
+//! Images a sweep must never act on, and why: in use, carrying a protected tag,
+//! younger than the configured minimum age, or possibly listed by an image index whose
+//! manifest cannot be read. The engine receives the reasons; the summary counts them
+//! by kind.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::lifecycle::ImageRecord;
-use crate::pattern::WildcardPattern;
+use crate::protected_tags::ProtectedTags;
 
 /// Why an image is protected, for counting. When several apply, the first listed wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -17,6 +18,8 @@ pub enum ProtectionKind {
     InUse,
     ProtectedTag,
     MinimumAge,
+    /// Possibly the child of an image index whose children are unknown.
+    IndexUnreadable,
 }
 
 /// The protections of one repository.
@@ -55,30 +58,41 @@ fn age_start(image: &ImageRecord) -> DateTime<Utc> {
         .max(image.pushed_at)
 }
 
-/// Builds the protections of one repository. `in_use` comes from
-/// [`super::in_use::protect_in_use`].
-pub fn protections(
-    images: &[ImageRecord],
-    in_use: HashMap<String, String>,
-    protected_tags: &[WildcardPattern],
-    minimum_age_days: u32,
-    now: DateTime<Utc>,
-) -> Protections {
+/// What protects the images of one repository besides their own tags and age.
+#[derive(Debug, Clone, Copy)]
+pub struct ProtectionInput<'a> {
+    /// Digest → reason, from [`super::in_use::protect_in_use`].
+    pub in_use: &'a HashMap<String, String>,
+    pub protected_tags: &'a ProtectedTags,
+    pub minimum_age_days: u32,
+    /// Image indexes whose children are unknown → why (see [`super::manifests`]).
+    pub unreadable_indexes: &'a BTreeMap<String, String>,
+    pub now: DateTime<Utc>,
+}
+
+/// Builds the protections of one repository. While an index's children are unknown,
+/// every image that could be one of them stays: every image but the unreadable indexes
+/// themselves and referrers (which follow their subject, never an index).
+pub fn protections(images: &[ImageRecord], input: &ProtectionInput<'_>) -> Protections {
+    let ProtectionInput {
+        in_use,
+        protected_tags,
+        minimum_age_days,
+        unreadable_indexes,
+        now,
+    } = *input;
     let mut protections = Protections::default();
     let known: std::collections::HashSet<&str> =
         images.iter().map(|image| image.digest.as_str()).collect();
     for (digest, reason) in in_use {
         if known.contains(digest.as_str()) {
-            protections.add(&digest, ProtectionKind::InUse, reason);
+            protections.add(digest, ProtectionKind::InUse, reason.clone());
         }
     }
     let minimum_age = TimeDelta::days(i64::from(minimum_age_days));
+    let unreadable = unreadable_indexes.iter().next();
     for image in images {
-        let protected_tag = image
-            .tags
-            .iter()
-            .find(|tag| protected_tags.iter().any(|pattern| pattern.matches(tag)));
-        if let Some(tag) = protected_tag {
+        if let Some((tag, _)) = protected_tags.first_protected(&image.tags) {
             protections.add(
                 &image.digest,
                 ProtectionKind::ProtectedTag,
@@ -90,6 +104,14 @@ pub fn protections(
                 ProtectionKind::MinimumAge,
                 format!("younger than {minimum_age_days} days"),
             );
+        } else if let Some((index, why)) = unreadable {
+            if image.subject_digest.is_none() && !unreadable_indexes.contains_key(&image.digest) {
+                protections.add(
+                    &image.digest,
+                    ProtectionKind::IndexUnreadable,
+                    format!("possibly listed by image index {index}, whose manifest cannot be read: {why}"),
+                );
+            }
         }
     }
     protections
@@ -107,6 +129,48 @@ mod tests {
         ImageRecord::active(digest, tags, at(pushed_day))
     }
 
+    fn protect(
+        images: &[ImageRecord],
+        in_use: &[(&str, &str)],
+        tags: &[&str],
+        minimum_age_days: u32,
+        unreadable: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> Protections {
+        let in_use = in_use
+            .iter()
+            .map(|(digest, reason)| (digest.to_string(), reason.to_string()))
+            .collect();
+        let patterns: Vec<crate::pattern::WildcardPattern> = tags
+            .iter()
+            .map(|tag| crate::pattern::WildcardPattern::new(tag))
+            .collect();
+        let unreadable_indexes = unreadable
+            .iter()
+            .map(|(digest, why)| (digest.to_string(), why.to_string()))
+            .collect();
+        protections(
+            images,
+            &ProtectionInput {
+                in_use: &in_use,
+                protected_tags: &ProtectedTags::new(&patterns),
+                minimum_age_days,
+                unreadable_indexes: &unreadable_indexes,
+                now,
+            },
+        )
+    }
+
+    fn sorted_reasons(protections: &Protections) -> Vec<(&str, &str)> {
+        let mut reasons: Vec<(&str, &str)> = protections
+            .reasons
+            .iter()
+            .map(|(digest, reason)| (digest.as_str(), reason.as_str()))
+            .collect();
+        reasons.sort();
+        reasons
+    }
+
     #[test]
     fn in_use_beats_tags_which_beat_age() {
         let images = [
@@ -116,25 +180,19 @@ mod tests {
             image("sha256:d", &["dev-old"], 0),
             image("sha256:e", &[], 7),
         ];
-        let in_use = HashMap::from([
-            ("sha256:a".to_owned(), "in use by ECS task t".to_owned()),
-            ("sha256:zz".to_owned(), "in use elsewhere".to_owned()),
-        ]);
-        let protections = protections(
+        let protections = protect(
             &images,
-            in_use,
-            &[WildcardPattern::new("prod-*")],
+            &[
+                ("sha256:a", "in use by ECS task t"),
+                ("sha256:zz", "in use elsewhere"),
+            ],
+            &["prod-*"],
             3,
+            &[],
             at(10),
         );
-        let mut reasons: Vec<(&str, &str)> = protections
-            .reasons
-            .iter()
-            .map(|(digest, reason)| (digest.as_str(), reason.as_str()))
-            .collect();
-        reasons.sort();
         assert_eq!(
-            reasons,
+            sorted_reasons(&protections),
             vec![
                 ("sha256:a", "in use by ECS task t"),
                 ("sha256:b", "protected tag prod-2"),
@@ -156,7 +214,7 @@ mod tests {
         let mut restored = image("sha256:r", &[], 0);
         restored.activated_at = Some(at(9));
         let images = [image("sha256:old", &[], 7), restored];
-        let protections = protections(&images, HashMap::new(), &[], 3, at(10));
+        let protections = protect(&images, &[], &[], 3, &[], at(10));
         assert_eq!(
             protections.reasons.keys().collect::<Vec<_>>(),
             vec!["sha256:r"]
@@ -166,8 +224,47 @@ mod tests {
     #[test]
     fn zero_minimum_age_protects_nothing() {
         let images = [image("sha256:new", &[], 10)];
-        assert!(protections(&images, HashMap::new(), &[], 0, at(10))
+        assert!(protect(&images, &[], &[], 0, &[], at(10))
             .reasons
             .is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_index_keeps_every_image_it_could_list() {
+        let mut archived_index = image("sha256:i", &["multi"], 0);
+        archived_index.manifest_media_type = Some("application/vnd.oci.image.index.v1+json".into());
+        let mut signature = image("sha256:s", &[], 0);
+        signature.subject_digest = Some("sha256:x".into());
+        let images = [
+            archived_index,
+            signature,
+            image("sha256:x", &[], 0),
+            image("sha256:y", &["prod-1"], 0),
+        ];
+        let protections = protect(
+            &images,
+            &[],
+            &["prod-*"],
+            0,
+            &[("sha256:i", "it is archived")],
+            at(10),
+        );
+        assert_eq!(
+            sorted_reasons(&protections),
+            vec![
+                (
+                    "sha256:x",
+                    "possibly listed by image index sha256:i, whose manifest cannot be read: it is archived"
+                ),
+                ("sha256:y", "protected tag prod-1"),
+            ]
+        );
+        assert_eq!(
+            protections.counts(),
+            BTreeMap::from([
+                (ProtectionKind::ProtectedTag, 1),
+                (ProtectionKind::IndexUnreadable, 1),
+            ])
+        );
     }
 }

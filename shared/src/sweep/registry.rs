@@ -1,8 +1,12 @@
 //! Reading a registry: repositories, every image of a repository (active, archived
 //! and activating), and a repository's native lifecycle policy.
 
+use std::collections::HashMap;
+
+use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::types::{
-    DescribeImagesFilter, ImageDetail, ImageStatus as EcrImageStatus, ImageStatusFilter,
+    DescribeImagesFilter, ImageDetail, ImageIdentifier, ImageStatus as EcrImageStatus,
+    ImageStatusFilter,
 };
 use chrono::{DateTime, Utc};
 
@@ -67,21 +71,137 @@ pub async fn find_repository(
     }
 }
 
+/// Why a repository's images could not be listed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageListError {
+    #[error(transparent)]
+    Call(#[from] AwsCallError),
+    /// The pages listed one digest twice with different details: which one is true is
+    /// unknown, so nothing in the repository is acted on.
+    #[error("DescribeImages listed image {digest} twice with different details; the repository is not acted on")]
+    Conflicting { digest: String },
+}
+
 /// Every image of a repository whatever its storage class, in pages of 1000 converted
 /// as they arrive so that the SDK's larger structures never pile up.
 pub async fn describe_images(
     ecr: &aws_sdk_ecr::Client,
     repository: &str,
-) -> Result<Vec<ImageRecord>, AwsCallError> {
+) -> Result<Vec<ImageRecord>, ImageListError> {
     let mut pages = describe_images_request(ecr, repository)
         .into_paginator()
         .send();
-    let mut images = Vec::new();
+    let mut images = UniqueImages::default();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|err| AwsCallError::new("DescribeImages", &err))?;
-        images.extend(image_records(page.image_details.unwrap_or_default()));
+        images.extend(image_records(page.image_details.unwrap_or_default()))?;
     }
-    Ok(images)
+    Ok(images.into_vec())
+}
+
+/// Images gathered across pages, each digest once. A page sequence may repeat an
+/// entry (a listing that shifts while it is paged): counting it twice would make
+/// `imageCountMoreThan` expire one image too many.
+#[derive(Debug, Default)]
+pub struct UniqueImages {
+    images: Vec<ImageRecord>,
+    positions: HashMap<String, usize>,
+}
+
+impl UniqueImages {
+    /// Adds `records`; a repeated digest is dropped when it is the same image, and an
+    /// error when its details differ.
+    pub fn extend(
+        &mut self,
+        records: impl IntoIterator<Item = ImageRecord>,
+    ) -> Result<(), ImageListError> {
+        for mut record in records {
+            record.tags.sort_unstable();
+            match self.positions.get(&record.digest) {
+                Some(&position) if self.images[position] == record => {}
+                Some(_) => {
+                    return Err(ImageListError::Conflicting {
+                        digest: record.digest,
+                    })
+                }
+                None => {
+                    self.positions
+                        .insert(record.digest.clone(), self.images.len());
+                    self.images.push(record);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn into_vec(self) -> Vec<ImageRecord> {
+        self.images
+    }
+}
+
+/// The images `digests` name, as `DescribeImages` shows them now (any storage class),
+/// by digest; an image that is not in the repository is absent from the map.
+/// ECR fails the whole call with `ImageNotFoundException` when one id is missing, so
+/// such a call is repeated image by image (rare: only when something else deleted an
+/// image meanwhile). At most 100 digests per call.
+pub async fn describe_image_ids(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    digests: &[&str],
+) -> Result<HashMap<String, ImageRecord>, AwsCallError> {
+    match describe_ids(ecr, repository, digests).await? {
+        Some(found) => Ok(found),
+        None => {
+            let mut found = HashMap::with_capacity(digests.len());
+            for digest in digests {
+                found.extend(
+                    describe_ids(ecr, repository, &[digest])
+                        .await?
+                        .unwrap_or_default(),
+                );
+            }
+            Ok(found)
+        }
+    }
+}
+
+/// One `DescribeImages` call by id; `None` when ECR answers that an image is not found.
+async fn describe_ids(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    digests: &[&str],
+) -> Result<Option<HashMap<String, ImageRecord>>, AwsCallError> {
+    let ids = digests
+        .iter()
+        .map(|digest| ImageIdentifier::builder().image_digest(*digest).build())
+        .collect();
+    let result = ecr
+        .describe_images()
+        .repository_name(repository)
+        .set_image_ids(Some(ids))
+        .filter(
+            DescribeImagesFilter::builder()
+                .image_status(ImageStatusFilter::Any)
+                .build(),
+        )
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(Some(
+            image_records(output.image_details.unwrap_or_default())
+                .map(|record| (record.digest.clone(), record))
+                .collect(),
+        )),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(DescribeImagesError::ImageNotFoundException(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(AwsCallError::new("DescribeImages", &err)),
+    }
 }
 
 /// The first `DescribeImages` request of a repository: pages of 1000, every status
@@ -218,6 +338,44 @@ mod tests {
                 subject_digest: Some("sha256:bb".into()),
                 size_bytes: Some(42),
             }]
+        );
+    }
+
+    #[test]
+    fn a_repeated_entry_counts_once_and_a_conflicting_one_stops_the_listing() {
+        let at = |secs| DateTime::from_timestamp(secs, 0).expect("time");
+        let image = |digest: &str, tags: &[&str]| ImageRecord {
+            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            ..image_records(vec![detail().image_digest(digest).build()])
+                .next()
+                .expect("record")
+        };
+        let mut unique = UniqueImages::default();
+        unique
+            .extend([image("sha256:a", &["v1", "latest"]), image("sha256:b", &[])])
+            .expect("first page");
+        // The same image again, its tags in another order, on the next page.
+        unique
+            .extend([image("sha256:c", &[]), image("sha256:a", &["latest", "v1"])])
+            .expect("second page");
+        let digests: Vec<String> = unique
+            .into_vec()
+            .into_iter()
+            .map(|image| image.digest)
+            .collect();
+        assert_eq!(digests, ["sha256:a", "sha256:b", "sha256:c"]);
+
+        let mut conflicting = UniqueImages::default();
+        conflicting
+            .extend([image("sha256:a", &["v1"])])
+            .expect("first page");
+        let mut moved = image("sha256:a", &["v1"]);
+        moved.pushed_at = at(5);
+        assert_eq!(
+            conflicting.extend([moved]),
+            Err(ImageListError::Conflicting {
+                digest: "sha256:a".into()
+            })
         );
     }
 

@@ -1,21 +1,23 @@
 //! The record of a sweep: one JSON log line per action, a `Sweep Completed` summary
 //! per repository (on the janitor bus and in the handler's result), and EMF metrics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::config::SweepMode;
-use super::executor::ActionFailure;
+use super::executor::{ActionFailure, ActionSkipped};
 use super::protection::ProtectionKind;
+use super::recheck::SeenImage;
 use crate::aws::bus::BusEvent;
 use crate::lifecycle::{Action, ImageRecord, Outcome, Plan};
 use crate::metrics::EmfRecord;
 
 /// `detail-type` of the per-repository summary event.
 pub const SWEEP_COMPLETED: &str = "Sweep Completed";
-/// Failures listed in a summary; the rest are counted (keeps events under 256 KB).
-const LISTED_FAILURES: usize = 50;
+/// Failures and skipped actions listed in a summary; the rest are counted (keeps
+/// events under 256 KB).
+const LISTED: usize = 50;
 
 /// One image the plan acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,14 +29,67 @@ pub struct PlannedAction {
     pub action: Action,
     pub size_bytes: Option<i64>,
     pub is_index: bool,
+    /// What the plan saw of the image: acted on only while a fresh read still shows it.
+    #[serde(skip)]
+    pub seen: SeenImage,
+    /// Planned expirations this one depends on: the expiring image indexes that list
+    /// it and the expiring subject it refers to. It goes only once they are gone.
+    #[serde(skip)]
+    pub follows: Vec<String>,
 }
 
-/// The plan's actions, in plan (digest) order.
-pub fn planned_actions(plan: &Plan, images: &[ImageRecord]) -> Vec<PlannedAction> {
+/// The plan's actions, in plan (digest) order. `index_children` maps each image index
+/// to the children it lists (as the engine took it).
+pub fn planned_actions(
+    plan: &Plan,
+    images: &[ImageRecord],
+    index_children: &HashMap<String, Vec<String>>,
+) -> Vec<PlannedAction> {
     let by_digest: HashMap<&str, &ImageRecord> = images
         .iter()
         .map(|image| (image.digest.as_str(), image))
         .collect();
+    let expiring: HashSet<&str> = plan
+        .decisions
+        .iter()
+        .filter(|decision| {
+            matches!(
+                decision.outcome,
+                Outcome::Act {
+                    action: Action::Expire,
+                    ..
+                }
+            )
+        })
+        .map(|decision| decision.digest.as_ref())
+        .collect();
+    let mut expiring_parents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (index, children) in index_children {
+        if expiring.contains(index.as_str()) {
+            for child in children {
+                expiring_parents
+                    .entry(child.as_str())
+                    .or_default()
+                    .push(index.as_str());
+            }
+        }
+    }
+    let follows = |digest: &str, image: Option<&&ImageRecord>| -> Vec<String> {
+        let subject = image
+            .and_then(|image| image.subject_digest.as_deref())
+            .filter(|subject| expiring.contains(subject));
+        let mut follows: Vec<String> = expiring_parents
+            .get(digest)
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain(subject)
+            .map(str::to_owned)
+            .collect();
+        follows.sort_unstable();
+        follows.dedup();
+        follows
+    };
     plan.decisions
         .iter()
         .filter_map(|decision| match decision.outcome {
@@ -50,6 +105,11 @@ pub fn planned_actions(plan: &Plan, images: &[ImageRecord]) -> Vec<PlannedAction
                     action,
                     size_bytes: image.and_then(|image| image.size_bytes),
                     is_index: image.is_some_and(|image| image.is_index()),
+                    seen: image.map(|image| SeenImage::of(image)).unwrap_or_default(),
+                    follows: match action {
+                        Action::Expire => follows(&decision.digest, image),
+                        Action::Transition => Vec::new(),
+                    },
                 })
             }
             Outcome::Keep { .. } => None,
@@ -103,6 +163,11 @@ pub struct RepositorySummary {
     pub failure_count: usize,
     /// The first failures (all of them up to 50).
     pub failures: Vec<ActionFailure>,
+    /// Planned actions not taken because the image changed between plan and action
+    /// (or an image it depends on stayed).
+    pub changed_since_planned_count: usize,
+    /// The first of them (all of them up to 50).
+    pub changed_since_planned: Vec<ActionSkipped>,
     /// A call that failed after retries and stopped this repository's sweep.
     pub error: Option<String>,
 }
@@ -127,6 +192,8 @@ impl RepositorySummary {
             skipped: None,
             failure_count: 0,
             failures: Vec::new(),
+            changed_since_planned_count: 0,
+            changed_since_planned: Vec::new(),
             error: None,
         }
     }
@@ -159,8 +226,14 @@ impl RepositorySummary {
 
     pub fn record_failures(&mut self, mut failures: Vec<ActionFailure>) {
         self.failure_count = failures.len();
-        failures.truncate(LISTED_FAILURES);
+        failures.truncate(LISTED);
         self.failures = failures;
+    }
+
+    pub fn record_changed_since_planned(&mut self, mut skipped: Vec<ActionSkipped>) {
+        self.changed_since_planned_count = skipped.len();
+        skipped.truncate(LISTED);
+        self.changed_since_planned = skipped;
     }
 
     /// The `Sweep Completed` event for the janitor bus.
@@ -186,6 +259,10 @@ impl RepositorySummary {
             .count("BytesFreed", self.bytes_freed as f64)
             .count("ActionFailures", self.failure_count as f64)
             .count(
+                "ActionsChangedSincePlanned",
+                self.changed_since_planned_count as f64,
+            )
+            .count(
                 "SafetyCapTripped",
                 f64::from(u8::from(self.cap_tripped.is_some())),
             )
@@ -194,6 +271,7 @@ impl RepositorySummary {
             (ProtectionKind::InUse, "ProtectedInUse"),
             (ProtectionKind::ProtectedTag, "ProtectedByTag"),
             (ProtectionKind::MinimumAge, "ProtectedByAge"),
+            (ProtectionKind::IndexUnreadable, "ProtectedIndexUnreadable"),
         ] {
             let count = self.protected.get(&kind).copied().unwrap_or(0);
             record = record.count(name, count as f64);
@@ -202,8 +280,15 @@ impl RepositorySummary {
     }
 }
 
-/// Logs one structured line per action (planned in dry-run, applied in enforce).
-pub fn log_action(repository: &str, action: &PlannedAction, dry_run: bool, outcome: &str) {
+/// Logs one structured line per action (planned in dry-run, applied in enforce), with
+/// why it was not taken when the registry changed since planned.
+pub fn log_action(
+    repository: &str,
+    action: &PlannedAction,
+    dry_run: bool,
+    outcome: &str,
+    reason: Option<&str>,
+) {
     tracing::info!(
         repository,
         digest = %action.digest,
@@ -213,6 +298,7 @@ pub fn log_action(repository: &str, action: &PlannedAction, dry_run: bool, outco
         bytes = action.size_bytes.unwrap_or(0),
         dry_run,
         outcome,
+        reason,
         "lifecycle action"
     );
 }
@@ -270,7 +356,7 @@ mod tests {
                 },
             ],
         };
-        let actions = planned_actions(&plan, &images);
+        let actions = planned_actions(&plan, &images, &HashMap::new());
         assert_eq!(
             actions
                 .iter()

@@ -3,15 +3,16 @@
 
 use chrono::{DateTime, Utc};
 
-use super::config::{PolicySource, RepositoryEntry, SweepMode};
+use super::config::{ClassCounts, PolicySource, RepositoryEntry, SweepMode};
 use super::error::AwsCallError;
-use super::executor::{self, ActionFailure};
+use super::executor::{self, ActionFailure, ActionSkipped};
 use super::in_use::{protect_in_use, ImageUse};
-use super::manifests::{read_index_children, IndexReadError};
-use super::protection::protections;
-use super::registry::{self, Repository};
+use super::manifests::read_index_children;
+use super::protection::{protections, ProtectionInput};
+use super::registry::{self, ImageListError, Repository};
 use super::report::{log_action, planned_actions, PlannedAction, PolicyKind, RepositorySummary};
 use crate::lifecycle::{evaluate, Action, EvaluationInput, LifecyclePolicy, Plan};
+use crate::protected_tags::ProtectedTags;
 
 /// Everything a repository sweep produced.
 #[derive(Debug, Clone)]
@@ -37,12 +38,15 @@ impl RepositorySweep {
     }
 }
 
-/// Sweeps `repository` as `entry` says, in `mode`, as of `now`. `uses` are the image
-/// references of running workloads (see [`super::in_use`]).
+/// Sweeps `repository` as `entry` says, in `mode`, as of `now`, never acting on an
+/// image carrying one of `protected_tags` (the repository's, see
+/// [`crate::config::JanitorConfig::protected_tags`]). `uses` are the image references
+/// of running workloads (see [`super::in_use`]).
 pub async fn sweep_repository(
     ecr: &aws_sdk_ecr::Client,
     repository: &Repository,
     entry: &RepositoryEntry,
+    protected_tags: &ProtectedTags,
     mode: SweepMode,
     uses: &[ImageUse],
     now: DateTime<Utc>,
@@ -72,43 +76,57 @@ pub async fn sweep_repository(
     };
     let images = match registry::describe_images(ecr, &repository.name).await {
         Ok(images) => images,
-        Err(err) => return failed_call(summary, err),
-    };
-    summary.images = images.len();
-    let index_children = match read_index_children(ecr, &repository.name, &images).await {
-        Ok(children) => children,
-        Err(IndexReadError::Call(err)) => return failed_call(summary, err),
-        Err(err @ IndexReadError::Unreadable { .. }) => {
+        Err(ImageListError::Call(err)) => return failed_call(summary, err),
+        Err(err @ ImageListError::Conflicting { .. }) => {
             summary.error = Some(err.to_string());
             return RepositorySweep::stopped(summary, None);
         }
     };
+    summary.images = images.len();
+    let indexes = match read_index_children(ecr, &repository.name, &images).await {
+        Ok(indexes) => indexes,
+        Err(err) => return failed_call(summary, err),
+    };
+    for (index, why) in &indexes.unreadable {
+        tracing::warn!(repository = %repository.name, index = %index, reason = %why, "image index unreadable: every image it could list is kept");
+    }
     let in_use = protect_in_use(uses, &repository.uri, &images);
     let protections = protections(
         &images,
-        in_use,
-        &entry.protected_tags,
-        entry.minimum_age_days,
-        now,
+        &ProtectionInput {
+            in_use: &in_use,
+            protected_tags,
+            minimum_age_days: entry.minimum_age_days,
+            unreadable_indexes: &indexes.unreadable,
+            now,
+        },
     );
     let plan = evaluate(
         &policy,
         &EvaluationInput {
             images: &images,
-            index_children: &index_children,
+            index_children: &indexes.children,
             protected: &protections.reasons,
             now,
         },
     );
-    let actions = planned_actions(&plan, &images);
+    let actions = planned_actions(&plan, &images, &indexes.children);
+    let mut held = ClassCounts::default();
+    for image in &images {
+        held.add(image.status);
+    }
     // The report outlives the images: free them before the (slow) execution.
     let plan = plan.into_owned();
     drop(images);
     summary.count_plan(&actions);
     summary.protected = protections.counts();
+    let mut acted = ClassCounts::default();
+    for action in &actions {
+        acted.add(action.seen.status);
+    }
     summary.cap_tripped = entry
         .safety_cap
-        .and_then(|cap| cap.exceeded_by(actions.len(), summary.images));
+        .and_then(|cap| cap.exceeded_by(acted, held));
     let dry_run = mode == SweepMode::DryRun;
     if dry_run || summary.cap_tripped.is_some() {
         let outcome = if dry_run { "planned" } else { "capped" };
@@ -116,7 +134,7 @@ pub async fn sweep_repository(
             tracing::warn!(repository = %repository.name, reason = %why, "safety cap tripped: no action taken");
         }
         for action in &actions {
-            log_action(&repository.name, action, dry_run, outcome);
+            log_action(&repository.name, action, dry_run, outcome, None);
         }
         return RepositorySweep {
             summary,
@@ -131,18 +149,26 @@ pub async fn sweep_repository(
         .iter()
         .map(|failure| (failure.digest.as_str(), failure))
         .collect();
+    let changed: std::collections::HashMap<&str, &ActionSkipped> = execution
+        .changed
+        .iter()
+        .map(|skipped| (skipped.digest.as_str(), skipped))
+        .collect();
     for action in &actions {
         let done = match action.action {
             Action::Expire => execution.expired.contains(&action.digest),
             Action::Transition => execution.transitioned.contains(&action.digest),
         };
-        let outcome = match (done, failed.get(action.digest.as_str())) {
-            (true, _) if action.action == Action::Expire => "expired",
-            (true, _) => "transitioned",
-            (false, Some(_)) => "failed",
-            (false, None) => "not attempted",
+        let digest = action.digest.as_str();
+        let outcome = match (done, failed.get(digest), changed.get(digest)) {
+            (true, _, _) if action.action == Action::Expire => "expired",
+            (true, _, _) => "transitioned",
+            (false, Some(_), _) => "failed",
+            (false, None, Some(_)) => "changed since planned",
+            (false, None, None) => "not attempted",
         };
-        log_action(&repository.name, action, false, outcome);
+        let reason = changed.get(digest).map(|skipped| skipped.reason.as_str());
+        log_action(&repository.name, action, false, outcome, reason);
         if done && action.action == Action::Expire {
             summary.bytes_freed += action.size_bytes.unwrap_or(0);
         }
@@ -151,6 +177,7 @@ pub async fn sweep_repository(
     summary.transitioned = execution.transitioned.len();
     summary.error = execution.error.as_ref().map(ToString::to_string);
     summary.record_failures(execution.failures);
+    summary.record_changed_since_planned(execution.changed);
     RepositorySweep {
         summary,
         plan,

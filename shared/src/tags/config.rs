@@ -182,7 +182,11 @@ fn check_pattern(
     }
 }
 
-fn check_tag_patterns(patterns: &[WildcardPattern], field: &str, errors: &mut Vec<FieldError>) {
+pub(crate) fn check_tag_patterns(
+    patterns: &[WildcardPattern],
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) {
     for (index, pattern) in patterns.iter().enumerate() {
         check_pattern(
             pattern,

@@ -8,13 +8,14 @@ use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageError;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier};
 
-use super::config::{TagRulesConfig, ViolationAction};
+use super::config::ViolationAction;
 use super::decision::{ActionTaken, Decision, ViolationRecord, TAG_RULE_VIOLATION};
 use super::event::{classify, Classified, TaggedPush};
 use super::plan::{plan_step, CurrentImage, Step};
 use super::verdict::Violation;
 use crate::aws::bus::{BusError, BusEvent, EventBus};
 use crate::aws::error_text;
+use crate::config::JanitorConfig;
 
 /// A failure worth retrying the whole event for.
 #[derive(Debug, thiserror::Error)]
@@ -77,17 +78,18 @@ fn classify_failure(code: &ImageFailureCode) -> FailureClass {
     }
 }
 
-/// The tag-enforcer: rules plus the clients it acts and reports with.
+/// The tag-enforcer: the configuration (its tag rules, and every protected-tag list)
+/// plus the clients it acts and reports with.
 #[derive(Debug, Clone)]
 pub struct TagEnforcer {
     ecr: aws_sdk_ecr::Client,
     bus: EventBus,
-    rules: TagRulesConfig,
+    config: JanitorConfig,
 }
 
 impl TagEnforcer {
-    pub fn new(ecr: aws_sdk_ecr::Client, bus: EventBus, rules: TagRulesConfig) -> Self {
-        TagEnforcer { ecr, bus, rules }
+    pub fn new(ecr: aws_sdk_ecr::Client, bus: EventBus, config: JanitorConfig) -> Self {
+        TagEnforcer { ecr, bus, config }
     }
 
     /// Handles one event as the Lambda receives it.
@@ -111,7 +113,10 @@ impl TagEnforcer {
             }
             Ok(Classified::Push(push)) => push,
         };
-        let verdict = self.rules.verdict(&push.repository_name, &push.image_tag);
+        let verdict = self
+            .config
+            .tag_rules
+            .verdict(&push.repository_name, &push.image_tag);
         let Some(violation) = verdict.violation().cloned() else {
             tracing::info!(
                 repository = %push.repository_name,
@@ -160,11 +165,20 @@ impl TagEnforcer {
         let step = if violation.action == ViolationAction::Report {
             Step::Report { note: None }
         } else {
+            let rules = &self.config.tag_rules;
+            let protected = self.config.protected_tags(&push.repository_name);
             match self.lookup(push).await? {
                 Lookup::Rejected(message) => return Ok((ActionTaken::Failed, Some(message))),
-                Lookup::Gone => plan_step(&self.rules, push, violation.action, CurrentImage::Gone),
+                Lookup::Gone => plan_step(
+                    rules,
+                    &protected,
+                    push,
+                    violation.action,
+                    CurrentImage::Gone,
+                ),
                 Lookup::Found(tags) => plan_step(
-                    &self.rules,
+                    rules,
+                    &protected,
                     push,
                     violation.action,
                     CurrentImage::Tagged(&tags),
@@ -175,8 +189,12 @@ impl TagEnforcer {
             Step::Report { note } => Ok((ActionTaken::Reported, note)),
             Step::AlreadyResolved { note } => Ok((ActionTaken::AlreadyResolved, Some(note))),
             Step::Untag { note } => {
+                // With the digest, ECR removes the tag only while it still names the
+                // pushed image; a tag moved to a newer image meanwhile is refused with
+                // `ImageTagDoesNotMatchDigest` (already resolved), never removed there.
                 let image = ImageIdentifier::builder()
                     .image_tag(&push.image_tag)
+                    .image_digest(&push.image_digest)
                     .build();
                 self.remove(push, image, ActionTaken::Untagged, note).await
             }

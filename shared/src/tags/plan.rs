@@ -6,13 +6,15 @@
 //! again and never acts on the event alone:
 //! - a tag that is no longer on the image, or an image that is gone, is already
 //!   resolved (duplicate deliveries end here);
-//! - a tag matching `protectedTags` is never removed: the violation is only reported;
+//! - a protected tag (see [`crate::protected_tags`]) is never removed: the violation
+//!   is only reported;
 //! - `delete` removes the whole image only when none of its other tags is worth
 //!   keeping (allowed, exempt, outside any rule, or protected); otherwise only the
 //!   offending tag is removed.
 
 use super::config::{TagRulesConfig, ViolationAction};
 use super::event::TaggedPush;
+use crate::protected_tags::ProtectedTags;
 
 /// The pushed image as ECR holds it now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,7 @@ pub enum Step {
 /// current state (see the module documentation).
 pub fn plan_step(
     rules: &TagRulesConfig,
+    protected: &ProtectedTags,
     push: &TaggedPush,
     action: ViolationAction,
     current: CurrentImage<'_>,
@@ -60,7 +63,7 @@ pub fn plan_step(
             note: "the tag is no longer on the image".to_owned(),
         };
     }
-    if let Some(pattern) = rules.protected_by(&push.image_tag) {
+    if let Some(pattern) = protected.pattern_for(&push.image_tag) {
         return Step::Report {
             note: Some(format!(
                 "the tag matches protectedTags pattern {:?} and is never removed",
@@ -71,7 +74,7 @@ pub fn plan_step(
     if action == ViolationAction::Untag {
         return Step::Untag { note: None };
     }
-    match keeper(rules, push, tags) {
+    match keeper(rules, protected, push, tags) {
         Some(reason) => Step::Untag {
             note: Some(format!(
                 "not deleted: the image also carries {reason}; only the offending tag is removed"
@@ -82,10 +85,15 @@ pub fn plan_step(
 }
 
 /// The first other tag of the image that makes it worth keeping, described.
-fn keeper(rules: &TagRulesConfig, push: &TaggedPush, tags: &[String]) -> Option<String> {
+fn keeper(
+    rules: &TagRulesConfig,
+    protected: &ProtectedTags,
+    push: &TaggedPush,
+    tags: &[String],
+) -> Option<String> {
     let others = || tags.iter().filter(|tag| **tag != push.image_tag);
     if let Some((tag, pattern)) =
-        others().find_map(|tag| rules.protected_by(tag).map(|pattern| (tag, pattern)))
+        others().find_map(|tag| protected.pattern_for(tag).map(|pattern| (tag, pattern)))
     {
         return Some(format!(
             "tag {tag:?} protected by protectedTags pattern {:?}",
@@ -110,10 +118,17 @@ mod tests {
     fn rules() -> TagRulesConfig {
         serde_json::from_value(json!({
             "rules": [{ "repositories": ["prod/*"], "allowed": ["v*.*.*"],
-                        "forbidden": ["latest"], "exempt": ["sha-*"], "action": "delete" }],
-            "protectedTags": ["release-*", "stable"]
+                        "forbidden": ["latest"], "exempt": ["sha-*"], "action": "delete" }]
         }))
         .expect("parses")
+    }
+
+    /// As `protectedTags` lists would give them, wherever they are configured.
+    fn protected() -> ProtectedTags {
+        ProtectedTags::new(&[
+            crate::pattern::WildcardPattern::new("release-*"),
+            crate::pattern::WildcardPattern::new("stable"),
+        ])
     }
 
     fn push(tag: &str) -> TaggedPush {
@@ -133,6 +148,7 @@ mod tests {
         assert_eq!(
             plan_step(
                 &rules(),
+                &protected(),
                 &push("latest"),
                 ViolationAction::Report,
                 CurrentImage::Gone
@@ -145,7 +161,13 @@ mod tests {
     fn gone_image_or_tag_is_already_resolved() {
         for action in [ViolationAction::Untag, ViolationAction::Delete] {
             assert_eq!(
-                plan_step(&rules(), &push("latest"), action, CurrentImage::Gone),
+                plan_step(
+                    &rules(),
+                    &protected(),
+                    &push("latest"),
+                    action,
+                    CurrentImage::Gone
+                ),
                 Step::AlreadyResolved {
                     note: "the image is no longer in the repository".into()
                 }
@@ -154,6 +176,7 @@ mod tests {
             assert_eq!(
                 plan_step(
                     &rules(),
+                    &protected(),
                     &push("latest"),
                     action,
                     CurrentImage::Tagged(&current)
@@ -171,6 +194,7 @@ mod tests {
         assert_eq!(
             plan_step(
                 &rules(),
+                &protected(),
                 &push("latest"),
                 ViolationAction::Untag,
                 CurrentImage::Tagged(&current)
@@ -185,6 +209,7 @@ mod tests {
         assert_eq!(
             plan_step(
                 &rules(),
+                &protected(),
                 &push("latest"),
                 ViolationAction::Delete,
                 CurrentImage::Tagged(&current)
@@ -203,6 +228,7 @@ mod tests {
             assert_eq!(
                 plan_step(
                     &rules(),
+                    &protected(),
                     &push("latest"),
                     ViolationAction::Delete,
                     CurrentImage::Tagged(&current)
@@ -223,6 +249,7 @@ mod tests {
         assert_eq!(
             plan_step(
                 &rules(),
+                &protected(),
                 &push("latest"),
                 ViolationAction::Delete,
                 CurrentImage::Tagged(&current)
@@ -242,6 +269,7 @@ mod tests {
             assert_eq!(
                 plan_step(
                     &rules(),
+                    &protected(),
                     &push("stable"),
                     action,
                     CurrentImage::Tagged(&current)

@@ -134,11 +134,6 @@ impl TagRulesConfig {
             action: rule.action,
         })
     }
-
-    /// The `protectedTags` pattern the tag matches, if any.
-    pub fn protected_by(&self, tag: &str) -> Option<&WildcardPattern> {
-        first_match(&self.protected_tags, tag)
-    }
 }
 
 impl fmt::Display for ViolationKind {
@@ -334,18 +329,6 @@ mod tests {
             config.verdict("x/team-a/prod-api", "latest"),
             Verdict::NoRule
         );
-    }
-
-    #[test]
-    fn protected_tags_are_looked_up_by_wildcard() {
-        let config = prod_rules();
-        assert_eq!(
-            config
-                .protected_by("release-7")
-                .map(WildcardPattern::as_str),
-            Some("release-*")
-        );
-        assert_eq!(config.protected_by("prerelease-7"), None);
     }
 
     proptest::proptest! {

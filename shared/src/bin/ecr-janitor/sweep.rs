@@ -34,7 +34,9 @@ pub struct SweepArgs {
     /// says; native policies are never applied.
     #[arg(long)]
     enforce: bool,
-    /// The evaluation instant (RFC 3339); defaults to now.
+    /// Evaluate as of another instant (RFC 3339), e.g. to see what next week's sweep
+    /// would do; defaults to now. A dry-run question: refused with --enforce, since
+    /// age rules and minimumAgeDays would be judged by a clock that is not real.
     #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
     now: Option<DateTime<Utc>>,
 }
@@ -60,6 +62,12 @@ fn native_entry(repository: &str) -> RepositoryEntry {
 }
 
 pub fn run(args: &SweepArgs) -> ExitCode {
+    if args.enforce && args.now.is_some() {
+        return input::invalid(
+            "--now only answers \"what would a sweep do then\" and cannot be combined with --enforce: \
+             an enforced sweep judges ages and minimumAgeDays by the real clock (drop --now, or drop --enforce for a dry run)",
+        );
+    }
     if !is_repository_name(&args.repository) {
         return input::invalid(&format!(
             "--repository {:?} is not a valid ECR repository name",
@@ -115,7 +123,8 @@ async fn sweep(
     // One log line per action on stderr: the record of what an enforced sweep changed.
     janitor::logging::init();
     let sdk = aws::load_sweep_sdk_config().await;
-    let sweeper = Sweeper::from_sdk_config(&sdk, config.sweeper, None);
+    let protected_tags = config.protected_tags(&args.repository);
+    let sweeper = Sweeper::from_sdk_config(&sdk, config, None);
     let repository = match registry::find_repository(&sweeper.ecr, &args.repository).await {
         Ok(Some(repository)) => repository,
         Ok(None) => {
@@ -135,7 +144,16 @@ async fn sweep(
         }
     };
     let now = args.now.unwrap_or_else(Utc::now);
-    let result = sweep_repository(&sweeper.ecr, &repository, &entry, mode, &uses, now).await;
+    let result = sweep_repository(
+        &sweeper.ecr,
+        &repository,
+        &entry,
+        &protected_tags,
+        mode,
+        &uses,
+        now,
+    )
+    .await;
     let output = json!({ "summary": result.summary, "actions": result.actions });
     let text = serde_json::to_string_pretty(&output).unwrap_or_default() + "\n";
     let written = input::write_stdout(&text);
