@@ -115,15 +115,7 @@ impl Moto {
     /// SDK configuration for this server: test credentials, one attempt per call (moto
     /// answers unimplemented operations with a 500 the standard policy would retry).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new(REGION))
-            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
-            .retry_config(RetryConfig::standard().with_max_attempts(1))
-            .load()
-            .await
+        test_sdk_config(&self.endpoint()).await
     }
 
     /// Environment variables that point a child process (a function run by
@@ -152,6 +144,20 @@ impl Moto {
     pub fn reset(&self) {
         self.moto_api_post("/moto-api/reset", &serde_json::json!({}));
     }
+}
+
+/// SDK configuration for a test endpoint (moto, or a proxy in front of it): test
+/// credentials, `us-east-1`, one attempt per call.
+pub async fn test_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await
 }
 
 impl Drop for Moto {

@@ -31,8 +31,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
 use serde_json::{json, Value};
 
 use crate::REGION;
@@ -409,15 +407,7 @@ impl LoopbackProxy {
     /// Same as [`crate::Moto::sdk_config`] but pointed at the proxy: test credentials,
     /// region `us-east-1`, one attempt per call.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new(REGION))
-            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
-            .retry_config(RetryConfig::standard().with_max_attempts(1))
-            .load()
-            .await
+        crate::test_sdk_config(&self.endpoint()).await
     }
 
     /// Same as [`crate::Moto::env`] but pointed at the proxy: environment variables for a

@@ -12,13 +12,13 @@ use janitor::aws::bus::EventBus;
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::lifecycle::{KeepReason, Outcome};
 use janitor::sweep::registry::Repository;
-use janitor::sweep::{sweep_repository, RepositorySweep, Sweeper};
+use janitor::sweep::{RepositorySweep, Sweeper};
 use janitor::tags::TagEnforcer;
 use janitor_e2e::proxy::{
     on_request, on_response, Forward, LoopbackProxy, ProxyHooks, ProxyRequest, ProxyResponse,
     Upstream,
 };
-use janitor_e2e::tag_deletes::{complete_response, rewrite_request};
+use janitor_e2e::tag_deletes::{rewrite_request, EcrTagDeletes};
 use janitor_e2e::{
     create_event_bus, create_repository, fake_digest, images, push_image, put_image, sample_event,
     Moto, ACCOUNT, DOCKER_MANIFEST, REGION,
@@ -105,18 +105,9 @@ impl Env {
             .entry_for(&repository.name)
             .expect("entry");
         let uses = sweeper.images_in_use().await.expect("images in use");
-        let protected_tags = sweeper.config.protected_tags(&repository.name);
-        let mode = entry.effective_mode(sweeper.config.sweeper.mode);
-        sweep_repository(
-            &sweeper.ecr,
-            repository,
-            entry,
-            &protected_tags,
-            mode,
-            &uses,
-            now,
-        )
-        .await
+        sweeper
+            .sweep_repository(repository, entry, &uses, now)
+            .await
     }
 
     async fn images(&self, repository: &str) -> BTreeMap<String, Vec<String>> {
@@ -330,7 +321,7 @@ async fn images_named_through_fips_and_dual_stack_hosts_are_in_use() {
 
 #[tokio::test]
 async fn every_protected_tag_list_protects_in_every_function() {
-    let env = Env::start(EcrSemantics).await;
+    let env = Env::start(EcrTagDeletes).await;
     create_event_bus(&env.sdk, "janitor").await;
     let repository = env.repository("app").await;
     let stable = push_image(&env.ecr, "app", 1, Some("dev-1")).await;
@@ -384,24 +375,6 @@ async fn every_protected_tag_list_protects_in_every_function() {
     assert!(!left.contains_key(&doomed));
 }
 
-/// ECR's tag-with-digest deletes in front of moto (see `janitor_e2e::tag_deletes`).
-struct EcrSemantics;
-
-impl ProxyHooks for EcrSemantics {
-    fn request(&self, request: ProxyRequest, upstream: &Upstream) -> Forward {
-        rewrite_request(request, upstream)
-    }
-
-    fn response(
-        &self,
-        request: &ProxyRequest,
-        response: ProxyResponse,
-        _: &Upstream,
-    ) -> ProxyResponse {
-        complete_response(request, response)
-    }
-}
-
 fn push_event(repository: &str, digest: &str, tag: &str) -> Value {
     let mut event = sample_event("ecr-image-action-push-success.json");
     event["detail"]["repository-name"] = json!(repository);
@@ -435,9 +408,9 @@ impl ProxyHooks for MoveTagThenEcr {
         &self,
         request: &ProxyRequest,
         response: ProxyResponse,
-        _: &Upstream,
+        upstream: &Upstream,
     ) -> ProxyResponse {
-        complete_response(request, response)
+        EcrTagDeletes.response(request, response, upstream)
     }
 }
 

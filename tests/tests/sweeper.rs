@@ -209,18 +209,9 @@ async fn sweep(sweeper: &Sweeper, app: &App, now: DateTime<Utc>) -> RepositorySw
         .entry_for(&app.repository.name)
         .expect("entry");
     let uses = sweeper.images_in_use().await.expect("images in use");
-    let mode = entry.effective_mode(sweeper.config.sweeper.mode);
-    let protected_tags = sweeper.config.protected_tags(&app.repository.name);
-    sweep_repository(
-        &sweeper.ecr,
-        &app.repository,
-        entry,
-        &protected_tags,
-        mode,
-        &uses,
-        now,
-    )
-    .await
+    sweeper
+        .sweep_repository(&app.repository, entry, &uses, now)
+        .await
 }
 
 /// The plan's outcome for the image named `name`.

@@ -139,20 +139,7 @@ impl Sweeper {
             self.images_in_use().await?
         };
         let sweeps: Vec<RepositorySweep> = futures::stream::iter(&selected)
-            .map(|(repository, entry)| async {
-                let mode = entry.effective_mode(self.config.sweeper.mode);
-                let protected_tags = self.config.protected_tags(&repository.name);
-                sweep_repository(
-                    &self.ecr,
-                    repository,
-                    entry,
-                    &protected_tags,
-                    mode,
-                    &uses,
-                    now,
-                )
-                .await
-            })
+            .map(|(repository, entry)| self.sweep_repository(repository, entry, &uses, now))
             .buffered(INLINE_CONCURRENCY)
             .collect()
             .await;
@@ -194,6 +181,29 @@ impl Sweeper {
         } else {
             Err(SweepError::Incomplete { problems })
         }
+    }
+
+    /// Sweeps one repository selected by `entry`, in the entry's mode, with the
+    /// repository's protected tags.
+    pub async fn sweep_repository(
+        &self,
+        repository: &Repository,
+        entry: &RepositoryEntry,
+        uses: &[ImageUse],
+        now: DateTime<Utc>,
+    ) -> RepositorySweep {
+        let mode = entry.effective_mode(self.config.sweeper.mode);
+        let protected_tags = self.config.protected_tags(&repository.name);
+        sweep_repository(
+            &self.ecr,
+            repository,
+            entry,
+            &protected_tags,
+            mode,
+            uses,
+            now,
+        )
+        .await
     }
 
     /// Image references of running ECS tasks and Lambda functions.

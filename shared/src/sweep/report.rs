@@ -401,6 +401,50 @@ mod tests {
     }
 
     #[test]
+    fn an_expiration_follows_the_expiring_indexes_and_subject_it_depends_on() {
+        let mut signature = image("s", 1, false);
+        signature.subject_digest = Some("b".into());
+        let images = [
+            image("i", 1, true),
+            image("k", 1, true),
+            image("b", 1, false),
+            signature,
+        ];
+        let plan = Plan {
+            decisions: vec![
+                act("b", Action::Expire, 10),
+                act("i", Action::Expire, 10),
+                ImageDecision {
+                    digest: "k".into(),
+                    outcome: Outcome::Keep {
+                        reason: KeepReason::NotSelected,
+                    },
+                },
+                act("s", Action::Expire, 10),
+            ],
+        };
+        // `b` is listed by the expiring index `i` and by `k`, which stays (in a real
+        // plan the engine would keep `b`; only expiring parents are followed).
+        let children = HashMap::from([
+            ("i".to_owned(), vec!["b".to_owned()]),
+            ("k".to_owned(), vec!["b".to_owned()]),
+        ]);
+        let actions = planned_actions(&plan, &images, &children);
+        let follows: Vec<(&str, Vec<String>)> = actions
+            .iter()
+            .map(|action| (action.digest.as_str(), action.follows.clone()))
+            .collect();
+        assert_eq!(
+            follows,
+            vec![
+                ("b", vec!["i".to_owned()]),
+                ("i", vec![]),
+                ("s", vec!["b".to_owned()]),
+            ]
+        );
+    }
+
+    #[test]
     fn failures_are_counted_and_the_list_is_bounded() {
         let mut summary = RepositorySummary::new("repo", PolicyKind::Native, SweepMode::DryRun);
         let failures = (0..60)
