@@ -94,10 +94,12 @@ fn main() {
         .map(|n| (digest(n), vec![digest(n - 2), digest(n - 1)]))
         .collect();
     let uses: Vec<ImageUse> = (0..200)
-        .map(|task| ImageUse {
-            image: format!("{URI}:release-{}", IMAGES - INDEX_EVERY * (task + 1)),
-            digest: None,
-            user: format!("ECS task {task}"),
+        .map(|task| {
+            ImageUse::new(
+                &format!("{URI}:release-{}", IMAGES - INDEX_EVERY * (task + 1)),
+                None,
+                &format!("ECS task {task}"),
+            )
         })
         .collect();
     let in_use = protect_in_use(&uses, URI, &images);

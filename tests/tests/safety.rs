@@ -104,9 +104,10 @@ impl Env {
             .sweeper
             .entry_for(&repository.name)
             .expect("entry");
-        let uses = sweeper.images_in_use().await.expect("images in use");
+        let in_use = sweeper.images_in_use(Utc::now()).await;
+        assert_eq!(in_use.unknown(), None);
         sweeper
-            .sweep_repository(repository, entry, &uses, now)
+            .sweep_repository(repository, entry, &in_use, now)
             .await
     }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use janitor::aws::bus::EventBus;
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::lifecycle::{evaluate, Action, EvaluationInput, KeepReason, LifecyclePolicy, Outcome};
+use janitor::sweep::in_use::InUseClients;
 use janitor::sweep::registry::{image_records, Repository};
 use janitor::sweep::{sweep_repository, RepositorySweep, SweepMode, SweepTrigger, Sweeper};
 use janitor_e2e::{
@@ -75,8 +76,7 @@ impl Env {
         .expect("valid configuration");
         Sweeper {
             ecr: self.ecr.clone(),
-            ecs: aws_sdk_ecs::Client::new(&self.sdk),
-            lambda: aws_sdk_lambda::Client::new(&self.sdk),
+            workloads: InUseClients::new(&self.sdk),
             bus: Some(EventBus::new(
                 aws_sdk_eventbridge::Client::new(&self.sdk),
                 BUS,
@@ -208,9 +208,10 @@ async fn sweep(sweeper: &Sweeper, app: &App, now: DateTime<Utc>) -> RepositorySw
         .sweeper
         .entry_for(&app.repository.name)
         .expect("entry");
-    let uses = sweeper.images_in_use().await.expect("images in use");
+    let in_use = sweeper.images_in_use(Utc::now()).await;
+    assert_eq!(in_use.unknown(), None);
     sweeper
-        .sweep_repository(&app.repository, entry, &uses, now)
+        .sweep_repository(&app.repository, entry, &in_use, now)
         .await
 }
 
@@ -514,7 +515,7 @@ async fn deletions_go_in_calls_of_at_most_one_hundred_and_pages_of_one_thousand(
         entry,
         &Default::default(),
         SweepMode::Enforce,
-        &[],
+        &Default::default(),
         Utc::now(),
     )
     .await;
@@ -678,7 +679,7 @@ async fn native_policies_are_previewed_never_applied() {
         entry,
         &Default::default(),
         SweepMode::Enforce,
-        &[],
+        &Default::default(),
         Utc::now(),
     )
     .await;

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::in_use::InUseConfig;
 use crate::config::FieldError;
 use crate::lifecycle::{ImageStatus, LifecyclePolicy};
 use crate::pattern::WildcardPattern;
@@ -40,6 +41,9 @@ pub struct SweeperConfig {
     /// Repository entries; the first matching entry wins.
     #[serde(default)]
     pub repositories: Vec<RepositoryEntry>,
+    /// Which sources of "in use" are read.
+    #[serde(default)]
+    pub in_use: InUseConfig,
 }
 
 fn default_fan_out_threshold() -> usize {
@@ -52,6 +56,7 @@ impl Default for SweeperConfig {
             mode: SweepMode::default(),
             fan_out_threshold: DEFAULT_FAN_OUT_THRESHOLD,
             repositories: Vec::new(),
+            in_use: InUseConfig::default(),
         }
     }
 }
@@ -183,6 +188,7 @@ impl SweeperConfig {
         for (index, entry) in self.repositories.iter().enumerate() {
             entry.validate(&format!("{field}.repositories[{index}]"), errors);
         }
+        self.in_use.validate(&format!("{field}.inUse"), errors);
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::config::RepositoryEntry;
 use super::error::AwsCallError;
-use super::in_use::{lambda_images, running_ecs_images, ImageUse};
+use super::in_use::{gather, InUse, InUseClients};
 use super::registry::{self, Repository};
 use super::report::{PolicyKind, RepositorySummary};
 use super::repository::{sweep_repository, RepositorySweep};
@@ -52,8 +52,8 @@ pub struct SweepRun {
 #[derive(Debug, Clone)]
 pub struct Sweeper {
     pub ecr: aws_sdk_ecr::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub lambda: aws_sdk_lambda::Client,
+    /// The clients the sources of "in use" read with.
+    pub workloads: InUseClients,
     /// The janitor bus; `None` only where nothing is published (the CLI).
     pub bus: Option<EventBus>,
     /// The whole configuration: the `sweeper` section, and every protected-tag list.
@@ -70,8 +70,7 @@ impl Sweeper {
     ) -> Self {
         Sweeper {
             ecr: aws_sdk_ecr::Client::new(sdk),
-            ecs: aws_sdk_ecs::Client::new(sdk),
-            lambda: aws_sdk_lambda::Client::new(sdk),
+            workloads: InUseClients::new(sdk),
             bus: bus_name.map(|name| EventBus::new(aws_sdk_eventbridge::Client::new(sdk), name)),
             config,
         }
@@ -132,24 +131,22 @@ impl Sweeper {
             return self.fan_out(trigger, &selected).await;
         }
         // Workloads are only read when there is something to protect.
-        let uses = if selected.is_empty() {
+        let in_use = if selected.is_empty() {
             tracing::info!("no repository is selected by the sweeper configuration");
-            Vec::new()
+            InUse::default()
         } else {
-            self.images_in_use().await?
+            self.images_in_use(now).await
         };
         let sweeps: Vec<RepositorySweep> = futures::stream::iter(&selected)
-            .map(|(repository, entry)| self.sweep_repository(repository, entry, &uses, now))
+            .map(|(repository, entry)| self.sweep_repository(repository, entry, &in_use, now))
             .buffered(INLINE_CONCURRENCY)
             .collect()
             .await;
-        let mut problems: Vec<String> = sweeps
-            .iter()
-            .filter_map(|sweep| {
-                let error = sweep.error.as_ref()?;
-                Some(format!("{}: {error}", sweep.summary.repository_name))
-            })
-            .collect();
+        let mut problems: Vec<String> = in_use.unknown().into_iter().collect();
+        problems.extend(sweeps.iter().filter_map(|sweep| {
+            let error = sweep.error.as_ref()?;
+            Some(format!("{}: {error}", sweep.summary.repository_name))
+        }));
         let events: Vec<BusEvent> = sweeps
             .iter()
             .zip(&selected)
@@ -189,7 +186,7 @@ impl Sweeper {
         &self,
         repository: &Repository,
         entry: &RepositoryEntry,
-        uses: &[ImageUse],
+        in_use: &InUse,
         now: DateTime<Utc>,
     ) -> RepositorySweep {
         let mode = entry.effective_mode(self.config.sweeper.mode);
@@ -200,18 +197,16 @@ impl Sweeper {
             entry,
             &protected_tags,
             mode,
-            uses,
+            in_use,
             now,
         )
         .await
     }
 
-    /// Image references of running ECS tasks and Lambda functions.
-    pub async fn images_in_use(&self) -> Result<Vec<ImageUse>, AwsCallError> {
-        let (mut ecs, lambda) =
-            futures::try_join!(running_ecs_images(&self.ecs), lambda_images(&self.lambda))?;
-        ecs.extend(lambda);
-        Ok(ecs)
+    /// What every source switched on says is in use (see [`super::in_use`]), as of
+    /// `now` (external lists older than their maximum age are stale).
+    pub async fn images_in_use(&self, now: DateTime<Utc>) -> InUse {
+        gather(&self.workloads, &self.config.sweeper.in_use, now).await
     }
 
     async fn fan_out(

@@ -158,6 +158,11 @@ pub struct RepositorySummary {
     pub protected: BTreeMap<ProtectionKind, usize>,
     /// Why the safety cap stopped every action, when it did.
     pub cap_tripped: Option<String>,
+    /// Which sources of "in use" could not be read, when one could not: nothing was
+    /// acted on.
+    pub in_use_unknown: Option<String>,
+    /// Sources of "in use" the configuration switched off.
+    pub in_use_sources_off: Vec<String>,
     /// Why the repository was not swept at all (no native policy, not found, ...).
     pub skipped: Option<String>,
     pub failure_count: usize,
@@ -189,6 +194,8 @@ impl RepositorySummary {
             bytes_freed: 0,
             protected: BTreeMap::new(),
             cap_tripped: None,
+            in_use_unknown: None,
+            in_use_sources_off: Vec::new(),
             skipped: None,
             failure_count: 0,
             failures: Vec::new(),
@@ -266,7 +273,11 @@ impl RepositorySummary {
                 "SafetyCapTripped",
                 f64::from(u8::from(self.cap_tripped.is_some())),
             )
-            .count("SweepErrors", f64::from(u8::from(self.error.is_some())));
+            .count("SweepErrors", f64::from(u8::from(self.error.is_some())))
+            .count(
+                "InUseUnknown",
+                f64::from(u8::from(self.in_use_unknown.is_some())),
+            );
         for (kind, name) in [
             (ProtectionKind::InUse, "ProtectedInUse"),
             (ProtectionKind::ProtectedTag, "ProtectedByTag"),

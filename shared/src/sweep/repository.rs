@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::config::{ClassCounts, PolicySource, RepositoryEntry, SweepMode};
 use super::error::AwsCallError;
 use super::executor::{self, ActionFailure, ActionSkipped};
-use super::in_use::{protect_in_use, ImageUse};
+use super::in_use::{protect_in_use, InUse};
 use super::manifests::read_index_children;
 use super::protection::{protections, ProtectionInput};
 use super::registry::{self, ImageListError, Repository};
@@ -40,15 +40,15 @@ impl RepositorySweep {
 
 /// Sweeps `repository` as `entry` says, in `mode`, as of `now`, never acting on an
 /// image carrying one of `protected_tags` (the repository's, see
-/// [`crate::config::JanitorConfig::protected_tags`]). `uses` are the image references
-/// of running workloads (see [`super::in_use`]).
+/// [`crate::config::JanitorConfig::protected_tags`]). `in_use` is what the workloads
+/// hold (see [`super::in_use`]); while it is unknown, nothing is acted on.
 pub async fn sweep_repository(
     ecr: &aws_sdk_ecr::Client,
     repository: &Repository,
     entry: &RepositoryEntry,
     protected_tags: &ProtectedTags,
     mode: SweepMode,
-    uses: &[ImageUse],
+    in_use: &InUse,
     now: DateTime<Utc>,
 ) -> RepositorySweep {
     let (kind, mode) = match entry.policy {
@@ -90,11 +90,11 @@ pub async fn sweep_repository(
     for (index, why) in &indexes.unreadable {
         tracing::warn!(repository = %repository.name, index = %index, reason = %why, "image index unreadable: every image it could list is kept");
     }
-    let in_use = protect_in_use(uses, &repository.uri, &images);
+    let held_in_use = protect_in_use(&in_use.uses, &repository.uri, &images);
     let protections = protections(
         &images,
         &ProtectionInput {
-            in_use: &in_use,
+            in_use: &held_in_use,
             protected_tags,
             minimum_age_days: entry.minimum_age_days,
             unreadable_indexes: &indexes.unreadable,
@@ -127,11 +127,20 @@ pub async fn sweep_repository(
     summary.cap_tripped = entry
         .safety_cap
         .and_then(|cap| cap.exceeded_by(acted, held));
+    summary.in_use_unknown = in_use.unknown();
+    summary.in_use_sources_off = in_use.off.clone();
     let dry_run = mode == SweepMode::DryRun;
-    if dry_run || summary.cap_tripped.is_some() {
-        let outcome = if dry_run { "planned" } else { "capped" };
+    if dry_run || summary.cap_tripped.is_some() || summary.in_use_unknown.is_some() {
+        let outcome = match (dry_run, &summary.in_use_unknown) {
+            (true, _) => "planned",
+            (false, Some(_)) => "in use unknown",
+            (false, None) => "capped",
+        };
         if let Some(why) = &summary.cap_tripped {
             tracing::warn!(repository = %repository.name, reason = %why, "safety cap tripped: no action taken");
+        }
+        if let Some(why) = &summary.in_use_unknown {
+            tracing::warn!(repository = %repository.name, reason = %why, "no action taken");
         }
         for action in &actions {
             log_action(&repository.name, action, dry_run, outcome, None);

@@ -136,32 +136,34 @@ async fn sweep(
             return ExitCode::from(SWEEP_FAILED);
         }
     };
-    let uses = match sweeper.images_in_use().await {
-        Ok(uses) => uses,
-        Err(error) => {
-            eprintln!("ecr-janitor: cannot tell which images are in use: {error}");
-            return ExitCode::from(SWEEP_FAILED);
-        }
-    };
     let now = args.now.unwrap_or_else(Utc::now);
+    // Lists are judged stale by the real clock, whatever instant the plan is for.
+    let in_use = sweeper.images_in_use(Utc::now()).await;
     let result = sweep_repository(
         &sweeper.ecr,
         &repository,
         &entry,
         &protected_tags,
         mode,
-        &uses,
+        &in_use,
         now,
     )
     .await;
     let output = json!({ "summary": result.summary, "actions": result.actions });
     let text = serde_json::to_string_pretty(&output).unwrap_or_default() + "\n";
     let written = input::write_stdout(&text);
-    match &result.summary.error {
-        Some(error) => {
+    match (&result.summary.error, &result.summary.in_use_unknown) {
+        (Some(error), _) => {
             eprintln!("ecr-janitor: sweep of {} stopped: {error}", repository.name);
             ExitCode::from(SWEEP_FAILED)
         }
-        None => written,
+        (None, Some(why)) => {
+            eprintln!(
+                "ecr-janitor: nothing acted on in {}: {why}",
+                repository.name
+            );
+            ExitCode::from(SWEEP_FAILED)
+        }
+        (None, None) => written,
     }
 }

@@ -1,150 +1,24 @@
-//! Images that are running: referenced by running ECS tasks or by Lambda functions of
-//! package type Image, in the sweeper's own account and Region.
+//! Matching the uses of every source against one repository's images.
 //!
-//! The workloads are read once per run; [`protect_in_use`] then matches their image
-//! references against each repository. References are parsed (see [`super::reference`])
-//! rather than compared as text, because one registry answers to several host names:
-//! a task may name `ACCOUNT.dkr.ecr-fips.REGION.amazonaws.com/app:v1`, the dual-stack
+//! References are parsed (see [`crate::sweep::reference`]) rather than compared as
+//! text, because one registry answers to several host names: a task may name
+//! `ACCOUNT.dkr.ecr-fips.REGION.amazonaws.com/app:v1`, the dual-stack
 //! `ACCOUNT.dkr-ecr.REGION.on.aws/app:v1` or add `:443`, and still run this
 //! repository's image. A reference names an image by digest (`…/repo@sha256:…`,
 //! Lambda's `ResolvedImageUri`) or by tag (`…/repo:tag`, `…/repo` = `latest`); tags are
 //! resolved to the image they point at now. The digest a workload resolved its
-//! reference to (ECS's `imageDigest`) protects that image whatever the reference says.
-//! Every form found protects its image: over-protecting costs a sweep cycle,
-//! under-protecting breaks a running service.
+//! reference to (ECS's `imageDigest`, a pod's `imageID`) protects that image whatever
+//! the reference says. Every form found protects its image: over-protecting costs a
+//! sweep cycle, under-protecting breaks a running service.
 
 use std::collections::{HashMap, HashSet};
 
-use aws_sdk_ecs::types::DesiredStatus;
-use aws_sdk_lambda::types::{FunctionVersion, PackageType};
-use futures::{StreamExt, TryStreamExt};
-
-use super::error::AwsCallError;
-use super::reference::{EcrRepository, ImageReference};
+use super::ImageUse;
 use crate::lifecycle::ImageRecord;
+use crate::sweep::reference::{EcrRepository, ImageReference, Registry};
 
 /// The tag a reference without tag or digest means.
 const IMPLICIT_TAG: &str = "latest";
-/// Task ARNs per `DescribeTasks` call (AWS limit).
-const DESCRIBE_TASKS_LIMIT: usize = 100;
-/// `GetFunction` calls in flight at once.
-const GET_FUNCTION_CONCURRENCY: usize = 4;
-
-/// One image reference held by a running workload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageUse {
-    /// The image as the workload names it, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v1`.
-    pub image: String,
-    /// The digest the workload resolved `image` to, when known.
-    pub digest: Option<String>,
-    /// Who uses it, for the protection reason: `ECS task arn:…`, `Lambda function name:1`.
-    pub user: String,
-}
-
-/// Images of running ECS tasks in every cluster.
-pub async fn running_ecs_images(ecs: &aws_sdk_ecs::Client) -> Result<Vec<ImageUse>, AwsCallError> {
-    let clusters: Vec<String> = ecs
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|err| AwsCallError::new("ListClusters", &err))?;
-    let mut uses = Vec::new();
-    for cluster in &clusters {
-        let tasks: Vec<String> = ecs
-            .list_tasks()
-            .cluster(cluster)
-            .desired_status(DesiredStatus::Running)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|err| AwsCallError::new("ListTasks", &err))?;
-        for batch in tasks.chunks(DESCRIBE_TASKS_LIMIT) {
-            let output = ecs
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(batch.to_vec()))
-                .send()
-                .await
-                .map_err(|err| AwsCallError::new("DescribeTasks", &err))?;
-            for task in output.tasks() {
-                let user = format!("ECS task {}", task.task_arn().unwrap_or("(unknown)"));
-                for container in task.containers() {
-                    if let Some(image) = container.image() {
-                        uses.push(ImageUse {
-                            image: image.to_owned(),
-                            digest: container.image_digest().map(str::to_owned),
-                            user: user.clone(),
-                        });
-                    }
-                }
-            }
-        }
-    }
-    Ok(uses)
-}
-
-/// Images of every version of every Lambda function of package type Image (an alias
-/// may point at an older version, which still runs).
-pub async fn lambda_images(lambda: &aws_sdk_lambda::Client) -> Result<Vec<ImageUse>, AwsCallError> {
-    let functions: Vec<aws_sdk_lambda::types::FunctionConfiguration> = lambda
-        .list_functions()
-        .function_version(FunctionVersion::All)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|err| AwsCallError::new("ListFunctions", &err))?;
-    let image_functions: Vec<(String, Option<String>)> = functions
-        .iter()
-        .filter(|function| function.package_type() == Some(&PackageType::Image))
-        .filter_map(|function| {
-            Some((
-                function.function_name()?.to_owned(),
-                function.version().map(str::to_owned),
-            ))
-        })
-        .collect();
-    let uses: Vec<Vec<ImageUse>> = futures::stream::iter(image_functions)
-        .map(|(name, version)| async move {
-            let output = lambda
-                .get_function()
-                .function_name(&name)
-                .set_qualifier(version.clone())
-                .send()
-                .await
-                .map_err(|err| AwsCallError::new("GetFunction", &err))?;
-            let user = match &version {
-                Some(version) => format!("Lambda function {name}:{version}"),
-                None => format!("Lambda function {name}"),
-            };
-            let code = output.code();
-            let references = [
-                code.and_then(|code| code.image_uri()),
-                code.and_then(|code| code.resolved_image_uri()),
-            ];
-            Ok::<_, AwsCallError>(
-                references
-                    .into_iter()
-                    .flatten()
-                    .map(|image| ImageUse {
-                        image: image.to_owned(),
-                        digest: None,
-                        user: user.clone(),
-                    })
-                    .collect(),
-            )
-        })
-        .buffer_unordered(GET_FUNCTION_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(uses.into_iter().flatten().collect())
-}
 
 /// Digest → protection reason for the images of one repository that are in use.
 ///
@@ -188,7 +62,12 @@ pub fn protect_in_use(
         let named = repository.as_ref().and_then(|repository| {
             ImageReference::parse(&image_use.image)
                 .ok()
-                .filter(|reference| repository.is_named_by(reference))
+                .filter(|reference| {
+                    repository.is_named_by(reference)
+                        || (image_use.bare_is_this_registry
+                            && reference.registry == Registry::Implicit
+                            && reference.repository == repository.name)
+                })
         });
         let mut digests: Vec<&str> = Vec::new();
         if let Some(reference) = &named {
@@ -233,11 +112,7 @@ mod tests {
     }
 
     fn used(image: &str, digest: Option<&str>, user: &str) -> ImageUse {
-        ImageUse {
-            image: image.into(),
-            digest: digest.map(str::to_owned),
-            user: user.into(),
-        }
+        ImageUse::new(image, digest, user)
     }
 
     /// The protected digests, sorted.
@@ -418,5 +293,27 @@ mod tests {
                 "{uri}"
             );
         }
+    }
+
+    #[test]
+    fn a_bare_reference_names_this_registry_only_where_the_source_says_so() {
+        let images = [image('a', &["v1"]), image('b', &[])];
+        let listed = ImageUse {
+            bare_is_this_registry: true,
+            ..used("team/api:v1", None, "list")
+        };
+        let docker_hub = used("team/api:v1", None, "ECS task t");
+        let listed_digest = ImageUse {
+            bare_is_this_registry: true,
+            ..used(&format!("team/api@{}", digest('b')), None, "list")
+        };
+        assert_eq!(
+            protected_digests(&[listed, listed_digest], URI, &images),
+            vec![digest('a'), digest('b')]
+        );
+        assert_eq!(
+            protected_digests(&[docker_hub], URI, &images),
+            Vec::<String>::new()
+        );
     }
 }
