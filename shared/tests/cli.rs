@@ -187,3 +187,58 @@ fn an_enforced_sweep_refuses_another_clock() {
         stderr(&output)
     );
 }
+
+/// A cosign signature stored by tag follows the image it names: kept with it, and not
+/// counted by "keep the newest one" on its own; `--no-tagged-artifacts` counts it.
+#[test]
+fn preview_treats_cosign_tags_as_followers_of_their_image() {
+    let (old, new) = ("a".repeat(64), "b".repeat(64));
+    let image = |digest: &str, tag: &str, pushed: &str| {
+        serde_json::json!({"imageDigest": format!("sha256:{digest}"), "imageTags": [tag],
+            "imagePushedAt": pushed,
+            "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"})
+    };
+    let images = serde_json::json!({"imageDetails": [
+        image(&old, "v1", "2026-01-01T00:00:00Z"),
+        image(&new, "v2", "2026-02-01T00:00:00Z"),
+        image(&"c".repeat(64), &format!("sha256-{new}.sig"), "2026-03-01T00:00:00Z"),
+    ]});
+    let policy = serde_json::json!({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any",
+        "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]});
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (images_path, policy_path) = (
+        dir.path().join("images.json"),
+        dir.path().join("policy.json"),
+    );
+    std::fs::write(&images_path, images.to_string()).expect("write images");
+    std::fs::write(&policy_path, policy.to_string()).expect("write policy");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "preview",
+            "--policy",
+            policy_path.to_str().expect("path"),
+            "--images",
+            images_path.to_str().expect("path"),
+            "--now",
+            NOW,
+            "--format",
+            "table",
+        ];
+        args.extend(extra);
+        let output = ecr_janitor(&args);
+        assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+        stdout(&output)
+    };
+    let followed = run(&[]);
+    let signature_line = followed
+        .lines()
+        .find(|line| line.contains(".sig"))
+        .expect("the signature's line");
+    assert!(
+        signature_line.contains("its subject sha256:bbbbbbbbbbbb is kept"),
+        "{followed}"
+    );
+    assert!(followed.contains("1 to expire"), "{followed}");
+    let counted = run(&["--no-tagged-artifacts"]);
+    assert!(counted.contains("2 to expire"), "{counted}");
+}

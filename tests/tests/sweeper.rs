@@ -12,7 +12,9 @@ use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::lifecycle::{evaluate, Action, EvaluationInput, KeepReason, LifecyclePolicy, Outcome};
 use janitor::sweep::in_use::InUseClients;
 use janitor::sweep::registry::{image_records, Repository};
-use janitor::sweep::{sweep_repository, RepositorySweep, SweepMode, SweepTrigger, Sweeper};
+use janitor::sweep::{
+    sweep_repository, RepositorySweep, SweepMode, SweepRules, SweepTrigger, Sweeper,
+};
 use janitor_e2e::{
     create_event_bus, create_repository, fake_digest, images, push_image, put_image, BusCapture,
     EcrCallLog, Moto, ACCOUNT, DOCKER_MANIFEST, REGION,
@@ -213,6 +215,18 @@ async fn sweep(sweeper: &Sweeper, app: &App, now: DateTime<Utc>) -> RepositorySw
     sweeper
         .sweep_repository(&app.repository, entry, &in_use, now)
         .await
+}
+
+/// Rules that enforce `entry` with no protected tag.
+fn enforce(entry: &janitor::sweep::RepositoryEntry) -> SweepRules<'_> {
+    static NONE: std::sync::OnceLock<janitor::protected_tags::ProtectedTags> =
+        std::sync::OnceLock::new();
+    SweepRules {
+        entry,
+        protected_tags: NONE.get_or_init(Default::default),
+        mode: SweepMode::Enforce,
+        tagged_artifacts: true,
+    }
 }
 
 /// The plan's outcome for the image named `name`.
@@ -512,9 +526,7 @@ async fn deletions_go_in_calls_of_at_most_one_hundred_and_pages_of_one_thousand(
     let sweep = sweep_repository(
         &sweeper.ecr,
         &repository,
-        entry,
-        &Default::default(),
-        SweepMode::Enforce,
+        &enforce(entry),
         &Default::default(),
         Utc::now(),
     )
@@ -676,9 +688,7 @@ async fn native_policies_are_previewed_never_applied() {
     let none = sweep_repository(
         &env.ecr,
         &repository,
-        entry,
-        &Default::default(),
-        SweepMode::Enforce,
+        &enforce(entry),
         &Default::default(),
         Utc::now(),
     )

@@ -292,7 +292,7 @@ data "aws_iam_policy_document" "scan_forwarder" {
 }
 
 data "aws_iam_policy_document" "lifecycle_sweeper" {
-  #checkov:skip=CKV_AWS_356:ecs:ListClusters, ecs:ListTasks and lambda:ListFunctions support no resource-level permissions; see the comments below.
+  #checkov:skip=CKV_AWS_356:ECS, EventBridge, Scheduler and Batch list calls, ecs:DescribeTaskDefinition and lambda:ListFunctions support no resource-level permissions; see the comments below.
   #checkov:skip=CKV_AWS_111:The only write actions (ecr:BatchDeleteImage, ecr:UpdateImageStorageClass) are scoped to the managed repositories.
   source_policy_documents = [data.aws_iam_policy_document.function_common["lifecycle-sweeper"].json]
 
@@ -334,9 +334,79 @@ data "aws_iam_policy_document" "lifecycle_sweeper" {
   }
   statement {
     sid       = "FindImagesInUseByLambda"
-    actions   = ["lambda:GetFunction"]
+    actions   = ["lambda:GetFunction", "lambda:ListAliases"]
     resources = ["arn:${local.partition}:lambda:${local.region}:${local.account}:function:*"]
   }
+  statement {
+    # "*" is required: these ECS list calls and DescribeTaskDefinition have no
+    # resource-level permissions.
+    sid = "FindImagesOfEcsServicesAndTaskDefinitions"
+    actions = [
+      "ecs:ListServices",
+      "ecs:ListTaskDefinitionFamilies",
+      "ecs:ListTaskDefinitions",
+      "ecs:DescribeTaskDefinition",
+    ]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "DescribeEcsServices"
+    actions   = ["ecs:DescribeServices"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:service/*"]
+  }
+  statement {
+    # "*" is required: events:ListEventBuses, events:ListRules, scheduler:ListSchedules
+    # and batch:DescribeJobDefinitions have no resource-level permissions.
+    sid = "ListSchedulesAndJobDefinitions"
+    actions = [
+      "events:ListEventBuses",
+      "events:ListRules",
+      "scheduler:ListSchedules",
+      "batch:DescribeJobDefinitions",
+    ]
+    resources = ["*"]
+  }
+  statement {
+    sid     = "ReadScheduledEcsTargets"
+    actions = ["events:ListTargetsByRule", "scheduler:GetSchedule"]
+    resources = [
+      "arn:${local.partition}:events:${local.region}:${local.account}:rule/*",
+      "arn:${local.partition}:events:${local.region}:${local.account}:rule/*/*",
+      "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule/*/*",
+    ]
+  }
+  dynamic "statement" {
+    # The lists of images in use (Kubernetes, ...) under each configured prefix.
+    for_each = local.in_use_lists
+    content {
+      sid       = "ListInUseList${statement.key}"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${statement.value.bucket}"]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${statement.value.prefix}*"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = local.in_use_lists
+    content {
+      sid       = "ReadInUseList${statement.key}"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${statement.value.bucket}/${statement.value.prefix}*"]
+    }
+  }
+}
+
+locals {
+  # sweeper.inUse.externalLists[].s3Uri as bucket and key prefix.
+  in_use_lists = [
+    for list in try(var.config.sweeper.inUse.externalLists, []) : {
+      bucket = regex("^s3://([^/]+)/?(.*)$", list.s3Uri)[0]
+      prefix = regex("^s3://([^/]+)/?(.*)$", list.s3Uri)[1]
+    }
+  ]
 }
 
 locals {

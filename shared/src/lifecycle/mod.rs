@@ -1,4 +1,4 @@
-//! ECR lifecycle policies: model, validation and evaluation (issue 2).
+//! ECR lifecycle policies: model, validation and evaluation.
 //!
 //! The flow is pure and synchronous: [`LifecyclePolicy::parse`] validates the policy
 //! document exactly as ECR's `PutLifecyclePolicy` would, [`parse_describe_images`]
@@ -12,6 +12,7 @@ mod image;
 mod parse;
 mod plan;
 mod policy;
+mod tagged_artifacts;
 
 pub use describe_images::{parse_describe_images, ImagesError};
 pub use evaluate::{evaluate, EvaluationInput};
@@ -21,3 +22,4 @@ pub use policy::{
     CountCriterion, LifecyclePolicy, PolicyError, PolicyErrors, Rule, Selection, StorageClass,
     TagFilter, TagSelection,
 };
+pub use tagged_artifacts::{attach_tagged_artifacts, tagged_subject};

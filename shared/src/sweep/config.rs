@@ -44,6 +44,14 @@ pub struct SweeperConfig {
     /// Which sources of "in use" are read.
     #[serde(default)]
     pub in_use: InUseConfig,
+    /// Whether images tagged `sha256-<digest>.<suffix>` (cosign signatures,
+    /// attestations, SBOMs) follow the image they name; on by default.
+    #[serde(default = "default_tagged_artifacts")]
+    pub tagged_artifacts: bool,
+}
+
+fn default_tagged_artifacts() -> bool {
+    true
 }
 
 fn default_fan_out_threshold() -> usize {
@@ -57,6 +65,7 @@ impl Default for SweeperConfig {
             fan_out_threshold: DEFAULT_FAN_OUT_THRESHOLD,
             repositories: Vec::new(),
             in_use: InUseConfig::default(),
+            tagged_artifacts: true,
         }
     }
 }

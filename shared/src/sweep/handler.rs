@@ -11,7 +11,7 @@ use super::error::AwsCallError;
 use super::in_use::{gather, InUse, InUseClients};
 use super::registry::{self, Repository};
 use super::report::{PolicyKind, RepositorySummary};
-use super::repository::{sweep_repository, RepositorySweep};
+use super::repository::{sweep_repository, RepositorySweep, SweepRules};
 use super::trigger::{SweepTrigger, SWEEP_REPOSITORY};
 use crate::aws::bus::{BusError, BusEvent, EventBus, FailedEvent};
 use crate::config::JanitorConfig;
@@ -189,18 +189,14 @@ impl Sweeper {
         in_use: &InUse,
         now: DateTime<Utc>,
     ) -> RepositorySweep {
-        let mode = entry.effective_mode(self.config.sweeper.mode);
         let protected_tags = self.config.protected_tags(&repository.name);
-        sweep_repository(
-            &self.ecr,
-            repository,
+        let rules = SweepRules {
             entry,
-            &protected_tags,
-            mode,
-            in_use,
-            now,
-        )
-        .await
+            protected_tags: &protected_tags,
+            mode: entry.effective_mode(self.config.sweeper.mode),
+            tagged_artifacts: self.config.sweeper.tagged_artifacts,
+        };
+        sweep_repository(&self.ecr, repository, &rules, in_use, now).await
     }
 
     /// What every source switched on says is in use (see [`super::in_use`]), as of

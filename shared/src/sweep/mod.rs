@@ -25,5 +25,5 @@ pub mod trigger;
 
 pub use config::{PolicySource, RepositoryEntry, SafetyCap, SweepMode, SweeperConfig};
 pub use handler::{SweepError, SweepRun, Sweeper};
-pub use repository::{sweep_repository, RepositorySweep};
+pub use repository::{sweep_repository, RepositorySweep, SweepRules};
 pub use trigger::SweepTrigger;

@@ -11,7 +11,9 @@ use super::manifests::read_index_children;
 use super::protection::{protections, ProtectionInput};
 use super::registry::{self, ImageListError, Repository};
 use super::report::{log_action, planned_actions, PlannedAction, PolicyKind, RepositorySummary};
-use crate::lifecycle::{evaluate, Action, EvaluationInput, LifecyclePolicy, Plan};
+use crate::lifecycle::{
+    attach_tagged_artifacts, evaluate, Action, EvaluationInput, LifecyclePolicy, Plan,
+};
 use crate::protected_tags::ProtectedTags;
 
 /// Everything a repository sweep produced.
@@ -38,19 +40,34 @@ impl RepositorySweep {
     }
 }
 
-/// Sweeps `repository` as `entry` says, in `mode`, as of `now`, never acting on an
-/// image carrying one of `protected_tags` (the repository's, see
-/// [`crate::config::JanitorConfig::protected_tags`]). `in_use` is what the workloads
-/// hold (see [`super::in_use`]); while it is unknown, nothing is acted on.
+/// How one repository is swept.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepRules<'a> {
+    /// The configuration entry that selects it: policy, minimum age, safety cap.
+    pub entry: &'a RepositoryEntry,
+    /// Its protected tags (see [`crate::config::JanitorConfig::protected_tags`]).
+    pub protected_tags: &'a ProtectedTags,
+    pub mode: SweepMode,
+    /// Whether images tagged `sha256-<digest>.<suffix>` follow the image they name
+    /// (see [`crate::lifecycle::attach_tagged_artifacts`]).
+    pub tagged_artifacts: bool,
+}
+
+/// Sweeps `repository` by `rules`, as of `now`. `in_use` is what the workloads hold
+/// (see [`super::in_use`]); while it is unknown, nothing is acted on.
 pub async fn sweep_repository(
     ecr: &aws_sdk_ecr::Client,
     repository: &Repository,
-    entry: &RepositoryEntry,
-    protected_tags: &ProtectedTags,
-    mode: SweepMode,
+    rules: &SweepRules<'_>,
     in_use: &InUse,
     now: DateTime<Utc>,
 ) -> RepositorySweep {
+    let SweepRules {
+        entry,
+        protected_tags,
+        mode,
+        tagged_artifacts,
+    } = *rules;
     let (kind, mode) = match entry.policy {
         PolicySource::Native => (PolicyKind::Native, SweepMode::DryRun),
         PolicySource::Document(_) => (PolicyKind::Configured, mode),
@@ -74,7 +91,7 @@ pub async fn sweep_repository(
             return RepositorySweep::stopped(summary, None);
         }
     };
-    let images = match registry::describe_images(ecr, &repository.name).await {
+    let mut images = match registry::describe_images(ecr, &repository.name).await {
         Ok(images) => images,
         Err(ImageListError::Call(err)) => return failed_call(summary, err),
         Err(err @ ImageListError::Conflicting { .. }) => {
@@ -83,6 +100,9 @@ pub async fn sweep_repository(
         }
     };
     summary.images = images.len();
+    if tagged_artifacts {
+        attach_tagged_artifacts(&mut images);
+    }
     let indexes = match read_index_children(ecr, &repository.name, &images).await {
         Ok(indexes) => indexes,
         Err(err) => return failed_call(summary, err),

@@ -187,3 +187,35 @@ run "rejects_uppercase_prefix" {
   }
   expect_failures = [var.name_prefix]
 }
+
+run "sweeper_reads_every_in_use_source_and_only_the_configured_lists" {
+  command = plan
+
+  variables {
+    config = {
+      sweeper = {
+        repositories = [{ include = ["*"], policy = "native" }]
+        inUse        = { externalLists = [{ s3Uri = "s3://in-use-lists/k8s/", maxAgeHours = 1 }] }
+      }
+    }
+  }
+
+  assert {
+    condition = length(setsubtract(
+      ["ecs:ListServices", "ecs:DescribeServices", "ecs:ListTaskDefinitionFamilies", "ecs:ListTaskDefinitions",
+        "ecs:DescribeTaskDefinition", "events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule",
+        "scheduler:ListSchedules", "scheduler:GetSchedule", "batch:DescribeJobDefinitions", "lambda:ListAliases",
+      "s3:ListBucket", "s3:GetObject"],
+      flatten([for statement in data.aws_iam_policy_document.lifecycle_sweeper.statement : statement.actions])
+    )) == 0
+    error_message = "The sweeper must be allowed every read call of its in-use sources."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for statement in data.aws_iam_policy_document.lifecycle_sweeper.statement :
+      statement.resources if contains(statement.actions, "s3:GetObject") || contains(statement.actions, "s3:ListBucket")
+    ])) == toset(["arn:aws:s3:::in-use-lists/k8s/*", "arn:aws:s3:::in-use-lists"])
+    error_message = "S3 reads must be limited to the configured list prefixes."
+  }
+}

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, ValueEnum};
 use janitor::lifecycle::{
-    evaluate, parse_describe_images, Action, EvaluationInput, ImageRecord, KeepReason,
-    LifecyclePolicy, Outcome, Plan,
+    attach_tagged_artifacts, evaluate, parse_describe_images, Action, EvaluationInput, ImageRecord,
+    KeepReason, LifecyclePolicy, Outcome, Plan,
 };
 use serde::Serialize;
 
@@ -32,6 +32,10 @@ pub struct PreviewArgs {
     /// `json` lists the actions; `table` shows every image and why it is kept.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Treat images tagged `sha256-<digest>.<suffix>` (cosign signatures, attestations,
+    /// SBOMs) as images of their own instead of as followers of the image they name.
+    #[arg(long)]
+    no_tagged_artifacts: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,10 +51,13 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 pub fn run(args: &PreviewArgs) -> ExitCode {
-    let (policy, images, index_children) = match read_inputs(args) {
+    let (policy, mut images, index_children) = match read_inputs(args) {
         Ok(inputs) => inputs,
         Err(message) => return input::invalid(&message),
     };
+    if !args.no_tagged_artifacts {
+        attach_tagged_artifacts(&mut images);
+    }
     let protected = HashMap::new();
     let plan = evaluate(
         &policy,

@@ -10,7 +10,7 @@ use clap::Args;
 use janitor::config::JanitorConfig;
 use janitor::sweep::trigger::is_repository_name;
 use janitor::sweep::{
-    registry, sweep_repository, PolicySource, RepositoryEntry, SweepMode, Sweeper,
+    registry, sweep_repository, PolicySource, RepositoryEntry, SweepMode, SweepRules, Sweeper,
 };
 use janitor::{aws, pattern::WildcardPattern};
 use serde_json::json;
@@ -139,16 +139,13 @@ async fn sweep(
     let now = args.now.unwrap_or_else(Utc::now);
     // Lists are judged stale by the real clock, whatever instant the plan is for.
     let in_use = sweeper.images_in_use(Utc::now()).await;
-    let result = sweep_repository(
-        &sweeper.ecr,
-        &repository,
-        &entry,
-        &protected_tags,
+    let rules = SweepRules {
+        entry: &entry,
+        protected_tags: &protected_tags,
         mode,
-        &in_use,
-        now,
-    )
-    .await;
+        tagged_artifacts: sweeper.config.sweeper.tagged_artifacts,
+    };
+    let result = sweep_repository(&sweeper.ecr, &repository, &rules, &in_use, now).await;
     let output = json!({ "summary": result.summary, "actions": result.actions });
     let text = serde_json::to_string_pretty(&output).unwrap_or_default() + "\n";
     let written = input::write_stdout(&text);
