@@ -5,7 +5,8 @@ functions first. This script:
 
 1. starts moto server on a free loopback port (the embedded AWS),
 2. seeds a realistic registry: release tags, `latest`, untagged CI builds, an old
-   multi-arch index with its children, an image used by a Lambda function,
+   multi-arch index with its children, an image used by a Lambda function, one by an
+   ECS service scaled to zero and one by a Kubernetes CronJob (a kubectl list in S3),
 3. starts `cargo lambda watch` (the Lambda runtime API) and the three function
    binaries under it, with the janitor configuration in scripts/demo/,
 4. drives the real event flow with `cargo lambda invoke`: a push with a forbidden tag,
@@ -178,7 +179,7 @@ def seed_basic_scan(moto_endpoint: str, repository: str, digest: str) -> None:
         pass
 
 
-def seed(ecr, lam, iam, events, sqs) -> dict:
+def seed(ecr, lam, iam, events, sqs, ecs, s3) -> dict:
     """A registry with the usual mess; returns the digests the demo refers to."""
     seeded: dict = {}
     for name in ["shop/web", "shop/api", "tools/ci-runner"]:
@@ -212,6 +213,27 @@ def seed(ecr, lam, iam, events, sqs) -> dict:
         FunctionName="payments", PackageType="Image", Role=role,
         Code={"ImageUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/shop/api:v1.0.0"},
     )
+
+    # An ECS service scaled to zero still starts shop/web:v1.1.0 when scaled up again.
+    seeded["web_service_image"] = next(d for d, tags in tags_of(ecr, "shop/web").items() if "v1.1.0" in tags)
+    ecs.create_cluster(clusterName="shop")
+    web = ecs.register_task_definition(family="web", containerDefinitions=[{
+        "name": "web", "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/shop/web:v1.1.0", "memory": 512,
+    }])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="shop", serviceName="web-canary", taskDefinition=web, desiredCount=0)
+    # The CronJob in cluster "prod" runs shop/api:v2.0.0 every night: the list a
+    # CronJob like infra/kubernetes/in-use-publisher.yaml publishes.
+    seeded["api_cron_image"] = next(d for d, tags in tags_of(ecr, "shop/api").items() if "v2.0.0" in tags)
+    s3.create_bucket(Bucket="demo-in-use")
+    s3.put_object(Bucket="demo-in-use", Key="k8s/prod.json", Body=json.dumps({
+        "apiVersion": "v1", "kind": "List", "items": [{
+            "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "reindex", "namespace": "search"},
+            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "reindex", "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/shop/api:v2.0.0"}],
+            }}}}},
+        }],
+    }).encode())
 
     # tools/ci-runner: not covered by any rule in the configuration.
     push(ecr, "tools/ci-runner", manifest("runner"), "2024-01-01")
@@ -334,17 +356,20 @@ def run(processes: Processes, workdir: Path) -> int:
     say(f"  moto server on {endpoint} (log: {workdir / 'moto.log'})")
     clients = {name: boto3.client(name, endpoint_url=endpoint, region_name=REGION,
                                   aws_access_key_id="testing", aws_secret_access_key="testing")
-               for name in ["ecr", "lambda", "iam", "events", "sqs", "securityhub"]}
+               for name in ["ecr", "lambda", "iam", "events", "sqs", "securityhub", "ecs", "s3"]}
     ecr = clients["ecr"]
 
     heading("2. Seeding a registry")
-    seeded = seed(ecr, clients["lambda"], clients["iam"], clients["events"], clients["sqs"])
+    seeded = seed(ecr, clients["lambda"], clients["iam"], clients["events"], clients["sqs"],
+                  clients["ecs"], clients["s3"])
     for repository in ["shop/web", "shop/api", "tools/ci-runner"]:
         images = tags_of(ecr, repository)
         tagged = sorted(t for tags in images.values() for t in tags)
         untagged = sum(1 for tags in images.values() if not tags)
         say(f"  {repository}: {len(images)} images; tags {', '.join(tagged)}; {untagged} untagged")
     say("  Lambda function 'payments' runs shop/api:v1.0.0; shop/api:v0.9.0 is a multi-arch index with 2 children")
+    say("  ECS service shop/web-canary (desired count 0) runs shop/web:v1.1.0;"
+        " a Kubernetes CronJob listed in s3://demo-in-use/k8s/prod.json runs shop/api:v2.0.0")
 
     lambda_port = free_port()
     base_env = {**os.environ, **aws_env, "JANITOR_BUS_NAME": BUS, "RUST_LOG": "info"}
@@ -441,6 +466,10 @@ def run(processes: Processes, workdir: Path) -> int:
     api_now = tags_of(ecr, "shop/api")
     CHECKS.expect(seeded["api_in_use"] in api_now,
                   "shop/api:v1.0.0, run by the Lambda function 'payments', was kept although rule 1 selects it")
+    CHECKS.expect(seeded["api_cron_image"] in api_now,
+                  "shop/api:v2.0.0, run by a Kubernetes CronJob (kubectl list in S3), was kept although rule 1 selects it")
+    CHECKS.expect(seeded["web_service_image"] in tags_of(ecr, "shop/web"),
+                  "shop/web:v1.1.0, run by an ECS service scaled to zero, was kept although rule 1 selects it")
     index_kept = seeded["api_index"] in api_now
     CHECKS.expect(not index_kept or all(child in api_now for child in seeded["api_children"]),
                   "no child of a kept multi-arch index was deleted")

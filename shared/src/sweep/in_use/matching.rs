@@ -11,7 +11,7 @@
 //! the reference says. Every form found protects its image: over-protecting costs a
 //! sweep cycle, under-protecting breaks a running service.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::ImageUse;
 use crate::lifecycle::ImageRecord;
@@ -57,7 +57,7 @@ pub fn protect_in_use(
                 .map(|tag| (tag.as_str(), image.digest.as_str()))
         })
         .collect();
-    let mut protected = HashMap::new();
+    let mut holders: HashMap<String, BTreeSet<&str>> = HashMap::new();
     for image_use in uses {
         let named = repository.as_ref().and_then(|repository| {
             ImageReference::parse(&image_use.image)
@@ -84,12 +84,29 @@ pub fn protect_in_use(
             .into_iter()
             .filter(|digest| present.contains(digest))
         {
-            protected
+            holders
                 .entry(digest.to_owned())
-                .or_insert_with(|| format!("in use by {}", image_use.user));
+                .or_default()
+                .insert(&image_use.user);
         }
     }
-    protected
+    holders
+        .into_iter()
+        .map(|(digest, holders)| (digest, in_use_by(&holders)))
+        .collect()
+}
+
+/// Holders named in one protection reason; the rest are counted.
+const NAMED_HOLDERS: usize = 3;
+
+/// `in use by A; B; C and 2 more`, holders in order.
+fn in_use_by(holders: &BTreeSet<&str>) -> String {
+    let named: Vec<&str> = holders.iter().take(NAMED_HOLDERS).copied().collect();
+    let more = holders.len().saturating_sub(NAMED_HOLDERS);
+    match more {
+        0 => format!("in use by {}", named.join("; ")),
+        more => format!("in use by {} and {more} more", named.join("; ")),
+    }
 }
 
 #[cfg(test)]
@@ -269,7 +286,8 @@ mod tests {
             found,
             vec![
                 (zero.as_str(), "in use by ECS task t6"),
-                (digest('a').as_str(), "in use by ECS task t1"),
+                // t7 names the tag too; its resolved digest is not in this repository.
+                (digest('a').as_str(), "in use by ECS task t1; ECS task t7"),
                 (digest('b').as_str(), "in use by ECS task t2"),
                 (c.as_str(), "in use by Lambda function f:1"),
                 (d.as_str(), "in use by ECS task t3"),
@@ -314,6 +332,33 @@ mod tests {
         assert_eq!(
             protected_digests(&[docker_hub], URI, &images),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn every_holder_of_an_image_is_named_up_to_three() {
+        let images = [image('a', &["v1"])];
+        let reference = format!("{URI}:v1");
+        let uses: Vec<ImageUse> = [
+            "ECS task t2",
+            "ECS service prod/web",
+            "Lambda function f:1",
+            "ECS task t2",
+        ]
+        .iter()
+        .map(|user| used(&reference, None, user))
+        .collect();
+        let reason = |uses: &[ImageUse]| protect_in_use(uses, URI, &images)[&digest('a')].clone();
+        assert_eq!(
+            reason(&uses),
+            "in use by ECS service prod/web; ECS task t2; Lambda function f:1"
+        );
+        let mut more = uses.clone();
+        more.push(used(&reference, None, "Batch job definition nightly:3"));
+        more.push(used(&reference, None, "ECS task t9"));
+        assert_eq!(
+            reason(&more),
+            "in use by Batch job definition nightly:3; ECS service prod/web; ECS task t2 and 2 more"
         );
     }
 }
