@@ -527,6 +527,19 @@ async fn every_workload_that_can_start_an_image_keeps_it() {
         );
     }
     assert_eq!(reasons, expected);
+    // The report (the `Sweep Completed` event) names who holds each protected image.
+    let reported: BTreeMap<String, String> = sweep
+        .summary
+        .protected_images
+        .iter()
+        .map(|image| (image.digest.clone(), image.reason.clone()))
+        .collect();
+    let protected: BTreeMap<String, String> = expected
+        .iter()
+        .filter(|(_, reason)| reason.starts_with("in use by "))
+        .map(|(name, reason)| (seeded.digest[name].clone(), reason.clone()))
+        .collect();
+    assert_eq!(reported, protected);
 }
 
 #[tokio::test]

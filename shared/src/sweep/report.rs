@@ -17,7 +17,7 @@ use crate::metrics::EmfRecord;
 pub const SWEEP_COMPLETED: &str = "Sweep Completed";
 /// Failures and skipped actions listed in a summary; the rest are counted (keeps
 /// events under 256 KB).
-const LISTED: usize = 50;
+pub const LISTED: usize = 50;
 
 /// One image the plan acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,6 +117,39 @@ pub fn planned_actions(
         .collect()
 }
 
+/// An image a sweep never acts on, and why (e.g. `in use by ECS service prod/web
+/// (task definition web:7)`, `protected tag prod-1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtectedImage {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub reason: String,
+}
+
+/// The protected images of a repository, in digest order, each logged once.
+pub fn protected_images(
+    repository: &str,
+    images: &[ImageRecord],
+    reasons: &HashMap<String, String>,
+) -> Vec<ProtectedImage> {
+    let mut protected: Vec<ProtectedImage> = images
+        .iter()
+        .filter_map(|image| {
+            Some(ProtectedImage {
+                digest: image.digest.clone(),
+                tags: image.tags.clone(),
+                reason: reasons.get(&image.digest)?.clone(),
+            })
+        })
+        .collect();
+    protected.sort_by(|a, b| a.digest.cmp(&b.digest));
+    for image in &protected {
+        tracing::info!(repository, digest = %image.digest, tags = ?image.tags, reason = %image.reason, "image protected");
+    }
+    protected
+}
+
 /// Images and bytes one rule acts on with one action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -156,6 +189,8 @@ pub struct RepositorySummary {
     pub bytes_freed: i64,
     /// Protected images by kind (they take part in the policy but are never acted on).
     pub protected: BTreeMap<ProtectionKind, usize>,
+    /// The first protected images (all of them up to 50), each with who holds it.
+    pub protected_images: Vec<ProtectedImage>,
     /// Why the safety cap stopped every action, when it did.
     pub cap_tripped: Option<String>,
     /// Which sources of "in use" could not be read, when one could not: nothing was
@@ -193,6 +228,7 @@ impl RepositorySummary {
             transitioned: 0,
             bytes_freed: 0,
             protected: BTreeMap::new(),
+            protected_images: Vec::new(),
             cap_tripped: None,
             in_use_unknown: None,
             in_use_sources_off: Vec::new(),

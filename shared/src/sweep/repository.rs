@@ -10,7 +10,10 @@ use super::in_use::{protect_in_use, InUse};
 use super::manifests::read_index_children;
 use super::protection::{protections, ProtectionInput};
 use super::registry::{self, ImageListError, Repository};
-use super::report::{log_action, planned_actions, PlannedAction, PolicyKind, RepositorySummary};
+use super::report::{
+    log_action, planned_actions, protected_images, PlannedAction, PolicyKind, ProtectedImage,
+    RepositorySummary, LISTED,
+};
 use crate::lifecycle::{
     attach_tagged_artifacts, evaluate, Action, EvaluationInput, LifecyclePolicy, Plan,
 };
@@ -24,6 +27,8 @@ pub struct RepositorySweep {
     pub plan: Plan<'static>,
     /// The plan's actions, in digest order.
     pub actions: Vec<PlannedAction>,
+    /// Every image protected from the plan, in digest order, with why.
+    pub protected: Vec<ProtectedImage>,
     /// The AWS call that stopped the sweep, if one did (also in `summary.error`).
     pub error: Option<AwsCallError>,
 }
@@ -35,6 +40,7 @@ impl RepositorySweep {
             summary,
             plan: Plan::default(),
             actions: Vec::new(),
+            protected: Vec::new(),
             error,
         }
     }
@@ -131,6 +137,7 @@ pub async fn sweep_repository(
         },
     );
     let actions = planned_actions(&plan, &images, &indexes.children);
+    let protected = protected_images(&repository.name, &images, &protections.reasons);
     let mut held = ClassCounts::default();
     for image in &images {
         held.add(image.status);
@@ -140,6 +147,7 @@ pub async fn sweep_repository(
     drop(images);
     summary.count_plan(&actions);
     summary.protected = protections.counts();
+    summary.protected_images = protected.iter().take(LISTED).cloned().collect();
     let mut acted = ClassCounts::default();
     for action in &actions {
         acted.add(action.seen.status);
@@ -169,6 +177,7 @@ pub async fn sweep_repository(
             summary,
             plan,
             actions,
+            protected,
             error: None,
         };
     }
@@ -211,6 +220,7 @@ pub async fn sweep_repository(
         summary,
         plan,
         actions,
+        protected,
         error: execution.error,
     }
 }

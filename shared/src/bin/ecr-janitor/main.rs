@@ -4,6 +4,7 @@ mod check_tag;
 mod input;
 mod preview;
 mod sweep;
+mod table;
 mod validate;
 
 use std::process::ExitCode;

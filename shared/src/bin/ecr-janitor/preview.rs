@@ -13,6 +13,7 @@ use janitor::lifecycle::{
 use serde::Serialize;
 
 use crate::input;
+use crate::table::{self, short};
 
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
@@ -143,13 +144,6 @@ fn json_report(plan: &Plan) -> String {
     text
 }
 
-/// Digests are shortened to `sha256:` and 12 hex digits, as `docker images` does.
-const SHORT_DIGEST: usize = 19;
-
-fn short(digest: &str) -> &str {
-    digest.get(..SHORT_DIGEST).unwrap_or(digest)
-}
-
 fn table_report(images: &[ImageRecord], plan: &Plan) -> String {
     let by_digest: HashMap<&str, &ImageRecord> = images
         .iter()
@@ -198,22 +192,7 @@ fn table_report(images: &[ImageRecord], plan: &Plan) -> String {
             why,
         ]);
     }
-    let mut widths = [0; 5];
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut text = String::new();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        text.push_str(line.join("  ").trim_end());
-        text.push('\n');
-    }
+    let mut text = table::render(&rows);
     let kept = plan.decisions.len() - expired - transitioned;
     text.push_str(&format!(
         "\n{expired} to expire, {transitioned} to transition, {kept} kept\n"

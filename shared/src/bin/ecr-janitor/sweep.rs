@@ -6,16 +6,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use janitor::config::JanitorConfig;
+use janitor::lifecycle::Action;
 use janitor::sweep::trigger::is_repository_name;
 use janitor::sweep::{
-    registry, sweep_repository, PolicySource, RepositoryEntry, SweepMode, SweepRules, Sweeper,
+    registry, sweep_repository, PolicySource, RepositoryEntry, RepositorySweep, SweepMode,
+    SweepRules, Sweeper,
 };
 use janitor::{aws, pattern::WildcardPattern};
 use serde_json::json;
 
 use crate::input;
+use crate::table::{self, short};
 
 /// Exit status when AWS calls fail or the sweep stops on an error.
 const SWEEP_FAILED: u8 = 1;
@@ -39,6 +42,16 @@ pub struct SweepArgs {
     /// age rules and minimumAgeDays would be judged by a clock that is not real.
     #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
     now: Option<DateTime<Utc>>,
+    /// `json` prints the summary, the actions and the protected images; `table` shows
+    /// each image acted on or protected, and why.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Table,
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
@@ -146,8 +159,14 @@ async fn sweep(
         tagged_artifacts: sweeper.config.sweeper.tagged_artifacts,
     };
     let result = sweep_repository(&sweeper.ecr, &repository, &rules, &in_use, now).await;
-    let output = json!({ "summary": result.summary, "actions": result.actions });
-    let text = serde_json::to_string_pretty(&output).unwrap_or_default() + "\n";
+    let text = match args.format {
+        Format::Json => {
+            let output = json!({ "summary": result.summary, "actions": result.actions,
+                                 "protected": result.protected });
+            serde_json::to_string_pretty(&output).unwrap_or_default() + "\n"
+        }
+        Format::Table => sweep_table(&result),
+    };
     let written = input::write_stdout(&text);
     match (&result.summary.error, &result.summary.in_use_unknown) {
         (Some(error), _) => {
@@ -162,5 +181,110 @@ async fn sweep(
             ExitCode::from(SWEEP_FAILED)
         }
         (None, None) => written,
+    }
+}
+
+/// Every image the sweep acts on or protects, in digest order, with the rule or the
+/// reason (who holds it, for images in use).
+fn sweep_table(sweep: &RepositorySweep) -> String {
+    let tags = |tags: &[String]| {
+        if tags.is_empty() {
+            "<untagged>".to_owned()
+        } else {
+            tags.join(",")
+        }
+    };
+    let mut rows: Vec<(&str, [String; 4])> = sweep
+        .actions
+        .iter()
+        .map(|action| {
+            let verdict = match action.action {
+                Action::Expire => "expire",
+                Action::Transition => "transition",
+            };
+            (
+                action.digest.as_str(),
+                [
+                    short(&action.digest).to_owned(),
+                    tags(&action.tags),
+                    verdict.to_owned(),
+                    format!("rule {}", action.rule_priority),
+                ],
+            )
+        })
+        .chain(sweep.protected.iter().map(|image| {
+            (
+                image.digest.as_str(),
+                [
+                    short(&image.digest).to_owned(),
+                    tags(&image.tags),
+                    "protected".to_owned(),
+                    image.reason.clone(),
+                ],
+            )
+        }))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    let header = ["DIGEST", "TAGS", "DECISION", "RULE / REASON"].map(str::to_owned);
+    let rows: Vec<[String; 4]> = std::iter::once(header)
+        .chain(rows.into_iter().map(|(_, row)| row))
+        .collect();
+    let summary = &sweep.summary;
+    let mut text = table::render(&rows);
+    text.push_str(&format!(
+        "\n{} to expire, {} to transition, {} protected{}\n",
+        summary.planned_expire,
+        summary.planned_transition,
+        sweep.protected.len(),
+        if summary.dry_run { " (dry run)" } else { "" }
+    ));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use janitor::sweep::report::{PlannedAction, PolicyKind, ProtectedImage, RepositorySummary};
+
+    #[test]
+    fn the_table_shows_each_image_acted_on_or_protected_with_why() {
+        let mut summary = RepositorySummary::new("app", PolicyKind::Configured, SweepMode::DryRun);
+        summary.planned_expire = 1;
+        let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let sweep = RepositorySweep {
+            summary,
+            plan: Default::default(),
+            actions: vec![PlannedAction {
+                digest: digest('b'),
+                tags: vec![],
+                rule_priority: 10,
+                action: Action::Expire,
+                size_bytes: None,
+                is_index: false,
+                seen: Default::default(),
+                follows: vec![],
+            }],
+            protected: vec![
+                ProtectedImage {
+                    digest: digest('c'),
+                    tags: vec!["v2".into(), "prod".into()],
+                    reason: "in use by ECS service prod/web (task definition web:7)".into(),
+                },
+                ProtectedImage {
+                    digest: digest('a'),
+                    tags: vec!["v1".into()],
+                    reason: "protected tag v1".into(),
+                },
+            ],
+            error: None,
+        };
+        assert_eq!(
+            sweep_table(&sweep),
+            "DIGEST               TAGS        DECISION   RULE / REASON\n\
+             sha256:aaaaaaaaaaaa  v1          protected  protected tag v1\n\
+             sha256:bbbbbbbbbbbb  <untagged>  expire     rule 10\n\
+             sha256:cccccccccccc  v2,prod     protected  in use by ECS service prod/web (task definition web:7)\n\
+             \n1 to expire, 0 to transition, 2 protected (dry run)\n"
+        );
     }
 }
