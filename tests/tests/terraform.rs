@@ -703,13 +703,34 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
             managed.clone(),
         ),
         (
-            &["ecs:ListClusters", "ecs:ListTasks", "lambda:ListFunctions"][..],
+            &[
+                "ecs:ListClusters",
+                "ecs:ListTasks",
+                "lambda:ListFunctions",
+                "ecs:ListServices",
+                "ecs:ListTaskDefinitionFamilies",
+                "ecs:ListTaskDefinitions",
+                "ecs:DescribeTaskDefinition",
+                "events:ListEventBuses",
+                "events:ListRules",
+                "scheduler:ListSchedules",
+                "batch:DescribeJobDefinitions",
+            ][..],
             vec!["*".to_owned()],
         ),
         (&["ecs:DescribeTasks"][..], vec![arn("ecs", "task/*")]),
+        (&["ecs:DescribeServices"][..], vec![arn("ecs", "service/*")]),
         (
-            &["lambda:GetFunction"][..],
+            &["lambda:GetFunction", "lambda:ListAliases"][..],
             vec![arn("lambda", "function:*")],
+        ),
+        (
+            &["events:ListTargetsByRule"][..],
+            vec![arn("events", "rule/*"), arn("events", "rule/*/*")],
+        ),
+        (
+            &["scheduler:GetSchedule"][..],
+            vec![arn("scheduler", "schedule/*/*")],
         ),
     ]);
     for (function, expected) in [

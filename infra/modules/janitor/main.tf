@@ -367,13 +367,17 @@ data "aws_iam_policy_document" "lifecycle_sweeper" {
     resources = ["*"]
   }
   statement {
-    sid     = "ReadScheduledEcsTargets"
-    actions = ["events:ListTargetsByRule", "scheduler:GetSchedule"]
+    sid     = "ReadRuleTargets"
+    actions = ["events:ListTargetsByRule"]
     resources = [
       "arn:${local.partition}:events:${local.region}:${local.account}:rule/*",
       "arn:${local.partition}:events:${local.region}:${local.account}:rule/*/*",
-      "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule/*/*",
     ]
+  }
+  statement {
+    sid       = "ReadSchedules"
+    actions   = ["scheduler:GetSchedule"]
+    resources = ["arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule/*/*"]
   }
   dynamic "statement" {
     # The lists of images in use (Kubernetes, ...) under each configured prefix.
