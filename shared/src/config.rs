@@ -8,13 +8,16 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::{Map, Value};
+use serde_path_to_error::Segment;
 
-use crate::findings::ScanConfig;
+use crate::findings::{ScanConfig, Suppression};
 use crate::pattern::WildcardPattern;
 use crate::protected_tags::ProtectedTags;
-use crate::sweep::SweeperConfig;
-use crate::tags::TagRulesConfig;
+use crate::sweep::{RepositoryEntry, SweeperConfig};
+use crate::tags::{TagRule, TagRulesConfig};
 
 /// Inline JSON configuration.
 pub const ENV_CONFIG_JSON: &str = "JANITOR_CONFIG";
@@ -22,6 +25,8 @@ pub const ENV_CONFIG_JSON: &str = "JANITOR_CONFIG";
 pub const ENV_CONFIG_FILE: &str = "JANITOR_CONFIG_FILE";
 /// `s3://bucket/key` of a JSON configuration object.
 pub const ENV_CONFIG_S3_URI: &str = "JANITOR_CONFIG_S3_URI";
+/// How errors name the document as a whole.
+const DOCUMENT_FIELD: &str = "(document)";
 
 /// The whole configuration document.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -97,12 +102,16 @@ pub enum ConfigError {
         source_name: ConfigSource,
         message: String,
     },
-    #[error("configuration {source_name} is not valid JSON for field {field}: {message}")]
+    /// The text is not JSON at all.
+    #[error("configuration {source_name} is not JSON: {message} at line {line} column {column}")]
     Parse {
         source_name: ConfigSource,
-        field: String,
+        line: usize,
+        column: usize,
         message: String,
     },
+    /// The document is JSON: every value of the wrong type, unknown field and
+    /// semantic problem, each with its field path.
     #[error("configuration {source_name} is invalid:\n{}", .errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Invalid {
         source_name: ConfigSource,
@@ -111,23 +120,27 @@ pub enum ConfigError {
 }
 
 impl JanitorConfig {
-    /// Parses and validates a configuration document, reporting every problem at once.
+    /// Parses and validates a configuration document, reporting every problem at once:
+    /// each section and each element of its lists is read on its own, so one value of
+    /// the wrong type hides neither the others nor the semantic problems of what could
+    /// be read.
     pub fn from_json(text: &str, source_name: ConfigSource) -> Result<Self, ConfigError> {
-        let deserializer = &mut serde_json::Deserializer::from_str(text);
-        let config: JanitorConfig =
-            serde_path_to_error::deserialize(deserializer).map_err(|err| ConfigError::Parse {
-                source_name: source_name.clone(),
-                field: display_path(&err.path().to_string()),
-                message: err.inner().to_string(),
-            })?;
-        let errors = config.validate();
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid {
+        let document: Value = serde_json::from_str(text).map_err(|err| ConfigError::Parse {
+            source_name: source_name.clone(),
+            line: err.line(),
+            column: err.column(),
+            message: json_error_message(&err),
+        })?;
+        let mut reader = DocumentReader::default();
+        let parts = reader.read_document(&document);
+        let mut errors = reader.errors;
+        parts.validate(&mut errors);
+        match parts.assemble() {
+            Some(config) if errors.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid {
                 source_name,
                 errors,
-            })
+            }),
         }
     }
 
@@ -202,12 +215,270 @@ impl JanitorConfig {
     }
 }
 
-/// serde_path_to_error prints `.` for the root; say "(document)" instead.
-fn display_path(path: &str) -> String {
-    if path == "." || path.is_empty() {
-        "(document)".to_owned()
+/// The path serde_path_to_error found, below `base` (`sweeper.repositories[0]`),
+/// dotted as in the documentation: `base.safetyCap.maxImages`, `base[2]`. Segments
+/// it could not name (where the input ended, or a key that is not text) are left
+/// out, so a path never reads `.?`. An empty result is the document itself.
+pub fn display_json_path(base: &str, path: &serde_path_to_error::Path) -> String {
+    let mut text = base.to_owned();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => text.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(key);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    text
+}
+
+/// serde_json's message, except that input ending too early says so in words rather
+/// than as `EOF while parsing ...`.
+pub fn json_error_message(error: &serde_json::Error) -> String {
+    match error.classify() {
+        serde_json::error::Category::Eof => "unexpected end of file".to_owned(),
+        _ => {
+            let text = error.to_string();
+            let location = format!(" at line {} column {}", error.line(), error.column());
+            text.strip_suffix(&location).unwrap_or(&text).to_owned()
+        }
+    }
+}
+
+/// A short rendering of a JSON value's kind for error messages.
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reads a configuration document piece by piece, collecting every type error with
+/// its field path instead of stopping at the first.
+#[derive(Debug, Default)]
+struct DocumentReader {
+    errors: Vec<FieldError>,
+}
+
+/// A section read with the elements of its list read one by one.
+#[derive(Debug)]
+struct SplitSection<S, E> {
+    /// The section without the list (left empty); `None` when it could not be read.
+    section: Option<S>,
+    /// The elements that could be read, with their positions in the document.
+    elements: Vec<(usize, E)>,
+    /// Whether the list and every element of it could be read.
+    whole_list: bool,
+}
+
+impl<S, E> SplitSection<S, E> {
+    /// The section with its list, when every part of it could be read.
+    fn assemble(self, put_list: impl FnOnce(&mut S, Vec<E>)) -> Option<S> {
+        let mut section = self.section.filter(|_| self.whole_list)?;
+        put_list(
+            &mut section,
+            self.elements
+                .into_iter()
+                .map(|(_, element)| element)
+                .collect(),
+        );
+        Some(section)
+    }
+}
+
+/// What could be read of the whole document.
+#[derive(Debug)]
+struct DocumentParts {
+    /// The document without its sections (left at their defaults).
+    top: Option<JanitorConfig>,
+    sweeper: SplitSection<SweeperConfig, RepositoryEntry>,
+    tag_rules: SplitSection<TagRulesConfig, TagRule>,
+    scan: SplitSection<ScanConfig, Suppression>,
+}
+
+impl DocumentParts {
+    /// The semantic problems of every part that could be read, in the order
+    /// [`JanitorConfig::validate`] reports them. Each part is validated on its own,
+    /// so that positions in lists stay those of the document; a section's own
+    /// validation sees its list empty.
+    fn validate(&self, errors: &mut Vec<FieldError>) {
+        if let Some(top) = &self.top {
+            errors.extend(top.validate());
+        }
+        for (index, entry) in &self.sweeper.elements {
+            entry.validate(&format!("sweeper.repositories[{index}]"), errors);
+        }
+        if let Some(sweeper) = &self.sweeper.section {
+            sweeper.validate("sweeper", errors);
+        }
+        for (index, rule) in &self.tag_rules.elements {
+            rule.validate(&format!("tagRules.rules[{index}]"), errors);
+        }
+        if let Some(tag_rules) = &self.tag_rules.section {
+            tag_rules.validate("tagRules", errors);
+        }
+        if let Some(scan) = &self.scan.section {
+            scan.validate("scan", errors);
+        }
+        for (index, suppression) in &self.scan.elements {
+            suppression.validate(&format!("scan.suppressions[{index}]"), errors);
+        }
+    }
+
+    /// The whole configuration, when every part of it could be read.
+    fn assemble(self) -> Option<JanitorConfig> {
+        let sweeper = self
+            .sweeper
+            .assemble(|sweeper, entries| sweeper.repositories = entries);
+        let tag_rules = self
+            .tag_rules
+            .assemble(|tag_rules, rules| tag_rules.rules = rules);
+        let scan = self
+            .scan
+            .assemble(|scan, suppressions| scan.suppressions = suppressions);
+        Some(JanitorConfig {
+            sweeper: sweeper?,
+            tag_rules: tag_rules?,
+            scan: scan?,
+            ..self.top?
+        })
+    }
+}
+
+impl DocumentReader {
+    fn read_document(&mut self, document: &Value) -> DocumentParts {
+        let empty = Value::Object(Map::new());
+        let top = self.object(document, "");
+        let mut rest = top.cloned().unwrap_or_default();
+        // Absent sections read as empty objects: their defaults.
+        let mut section = |key: &str| rest.remove(key).unwrap_or_else(|| empty.clone());
+        let (sweeper, tag_rules, scan) = (section("sweeper"), section("tagRules"), section("scan"));
+        DocumentParts {
+            top: top.and_then(|_| self.read(&Value::Object(rest), "")),
+            sweeper: self.read_split(&sweeper, "sweeper", "repositories"),
+            tag_rules: self.read_split(&tag_rules, "tagRules", "rules"),
+            scan: self.read_split(&scan, "scan", "suppressions"),
+        }
+    }
+
+    /// `value` as a JSON object. serde reads a list as a struct, field by field in
+    /// declaration order, so anything but an object is rejected here first.
+    fn object<'v>(&mut self, value: &'v Value, field: &str) -> Option<&'v Map<String, Value>> {
+        match value {
+            Value::Object(object) => Some(object),
+            other => {
+                self.errors.push(FieldError::new(
+                    display_field(field),
+                    format!("must be a JSON object {{...}}, got {}", describe(other)),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Reads the object `value` (found at `field`) as a `T`. A field of the wrong type,
+    /// or an unknown one, is reported and left out, and the rest read again, so that
+    /// every field's problem is reported. `None` when anything was wrong: a partly read
+    /// value would be validated with defaults standing in for what was left out.
+    fn read<T: DeserializeOwned>(&mut self, value: &Value, field: &str) -> Option<T> {
+        let mut object = self.object(value, field)?.clone();
+        let mut left_out: Vec<String> = Vec::new();
+        loop {
+            let error = match serde_path_to_error::deserialize(&Value::Object(object.clone())) {
+                Ok(read) => return left_out.is_empty().then_some(read),
+                Err(error) => error,
+            };
+            let message = error.inner().to_string();
+            let bad_field = match error.path().iter().next() {
+                Some(Segment::Map { key }) if object.contains_key(key) => Some(key.clone()),
+                _ => None,
+            };
+            match bad_field {
+                Some(key) => {
+                    self.errors.push(FieldError::new(
+                        display_json_path(field, error.path()),
+                        message,
+                    ));
+                    object.remove(&key);
+                    left_out.push(key);
+                }
+                None => {
+                    // A field left out above is not missing: its problem is reported.
+                    let left_out_is_missing = left_out
+                        .iter()
+                        .any(|key| message == format!("missing field `{key}`"));
+                    if !left_out_is_missing {
+                        self.errors.push(FieldError::new(
+                            display_field(&display_json_path(field, error.path())),
+                            message,
+                        ));
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Reads the section at `field` with each element of its list `list` read on its
+    /// own, so one bad element hides neither the others nor the rest of the section.
+    fn read_split<S: DeserializeOwned, E: DeserializeOwned>(
+        &mut self,
+        value: &Value,
+        field: &str,
+        list: &str,
+    ) -> SplitSection<S, E> {
+        let Some(object) = self.object(value, field) else {
+            return SplitSection {
+                section: None,
+                elements: Vec::new(),
+                whole_list: false,
+            };
+        };
+        let mut rest = object.clone();
+        let items = rest.remove(list);
+        let section = self.read(&Value::Object(rest), field);
+        let mut elements = Vec::new();
+        let mut whole_list = true;
+        match items {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (index, item) in items.iter().enumerate() {
+                    match self.read(item, &format!("{field}.{list}[{index}]")) {
+                        Some(element) => elements.push((index, element)),
+                        None => whole_list = false,
+                    }
+                }
+            }
+            Some(other) => {
+                self.errors.push(FieldError::new(
+                    format!("{field}.{list}"),
+                    format!("must be a list [...], got {}", describe(&other)),
+                ));
+                whole_list = false;
+            }
+        }
+        SplitSection {
+            section,
+            elements,
+            whole_list,
+        }
+    }
+}
+
+/// The field as errors name it: the document itself has no path.
+fn display_field(field: &str) -> String {
+    if field.is_empty() {
+        DOCUMENT_FIELD.to_owned()
     } else {
-        path.to_owned()
+        field.to_owned()
     }
 }
 
@@ -253,6 +524,134 @@ mod tests {
     fn empty_document_is_the_default_configuration() {
         let config = JanitorConfig::from_json("{}", ConfigSource::Inline).expect("valid");
         assert!(config.validate().is_empty());
+    }
+
+    fn invalid(text: &str) -> Vec<String> {
+        match JanitorConfig::from_json(text, ConfigSource::Inline) {
+            Err(ConfigError::Invalid { errors, .. }) => {
+                errors.iter().map(ToString::to_string).collect()
+            }
+            other => panic!("expected an invalid configuration, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_object_is_rejected_not_read_by_position() {
+        for text in [
+            "[]",
+            r#"[{}, {"rules": []}]"#,
+            r#"[["prod-*"], {}, {}, {}]"#,
+            "null",
+            "5",
+        ] {
+            let errors = invalid(text);
+            assert_eq!(errors.len(), 1, "{text}: {errors:?}");
+            assert!(
+                errors[0].starts_with("(document): must be a JSON object {...}, got "),
+                "{text}: {errors:?}"
+            );
+        }
+        assert_eq!(
+            invalid(r#"{"sweeper": [], "scan": [true, false]}"#),
+            vec![
+                "sweeper: must be a JSON object {...}, got a list",
+                "scan: must be a JSON object {...}, got a list",
+            ]
+        );
+    }
+
+    #[test]
+    fn type_errors_are_all_reported_with_semantic_errors_of_what_could_be_read() {
+        let errors = invalid(
+            r#"{"sweeper": {"repositories": [
+                   {"include": ["*"], "policy": "native", "safetyCap": {"maxImages": -1}},
+                   {"include": [], "policy": "native"}]},
+                "tagRules": {"rules": [{"repositories": ["*"], "allowedRegex": ["v("]}]}}"#,
+        );
+        assert_eq!(
+            errors,
+            vec![
+                "sweeper.repositories[0].safetyCap.maxImages: invalid value: integer `-1`, expected u64",
+                "sweeper.repositories[1].include: must list at least one repository name glob",
+                "tagRules.rules[0].allowedRegex[0]: invalid regular expression \"v(\": unclosed group at character 2",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bad_field_of_a_section_or_element_is_reported_and_none_is_called_missing() {
+        let errors = invalid(
+            r#"{"protectedTags": "prod-*", "sweepr": {},
+                "sweeper": {"mode": "delete", "fanOutThreshold": "many", "repositories": {}},
+                "tagRules": {"rules": [
+                    {"repositories": ["*"], "forbidden": ["latest"], "action": "nuke", "allowed": 5},
+                    {"repositories": 7, "forbidden": ["latest"]},
+                    "latest"]},
+                "scan": {"minimumSeverity": "SEVERE", "suppressions": [
+                    {"package": "a", "expires": "31/01/2027", "reason": "r"},
+                    {"package": "b", "reason": "r"}]}}"#,
+        );
+        let fields: Vec<&str> = errors
+            .iter()
+            .map(|error| error.split(": ").next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                "protectedTags",
+                "sweepr",
+                // Within an object, fields are read in alphabetical order.
+                "sweeper.fanOutThreshold",
+                "sweeper.mode",
+                "sweeper.repositories",
+                "tagRules.rules[0].action",
+                "tagRules.rules[0].allowed",
+                "tagRules.rules[1].repositories",
+                "tagRules.rules[2]",
+                "scan.minimumSeverity",
+                "scan.suppressions[0].expires",
+                "scan.suppressions[1]",
+            ],
+            "{errors:#?}"
+        );
+        assert_eq!(
+            errors[4],
+            "sweeper.repositories: must be a list [...], got an object"
+        );
+        assert_eq!(errors[11], "scan.suppressions[1]: missing field `expires`");
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_a_parse_error_with_its_position() {
+        match JanitorConfig::from_json("{\n  \"sweeper\": {,\n}", ConfigSource::Inline) {
+            Err(ConfigError::Parse {
+                line,
+                column,
+                message,
+                ..
+            }) => {
+                assert_eq!((line, column), (2, 15));
+                assert_eq!(message, "key must be a string");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+        let err = JanitorConfig::from_json(r#"{"sweeper": {"mode": "#, ConfigSource::Inline)
+            .expect_err("truncated");
+        assert_eq!(
+            err.to_string(),
+            "configuration JANITOR_CONFIG is not JSON: unexpected end of file at line 1 column 21"
+        );
+    }
+
+    #[test]
+    fn paths_leave_out_the_segments_serde_could_not_name() {
+        let mut deserializer = serde_json::Deserializer::from_str(r#"{"a": [{"b": 1"#);
+        let error =
+            serde_path_to_error::deserialize::<_, Value>(&mut deserializer).expect_err("truncated");
+        assert_eq!(error.path().to_string(), "a[0].?");
+        assert_eq!(display_json_path("", error.path()), "a[0]");
+        assert_eq!(display_json_path("images", error.path()), "images.a[0]");
+        assert_eq!(json_error_message(error.inner()), "unexpected end of file");
     }
 
     #[test]

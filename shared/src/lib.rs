@@ -11,3 +11,4 @@ pub mod pattern;
 pub mod protected_tags;
 pub mod sweep;
 pub mod tags;
+pub mod untrusted;

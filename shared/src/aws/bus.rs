@@ -1,12 +1,14 @@
 //! Publishing the janitor's own events to its EventBridge bus.
 //!
 //! `PutEvents` takes at most 10 entries and 256 KB per call and reports failures per
-//! entry, not as an error of the call. Failed entries are retried a bounded number of
-//! times; what still fails is returned to the caller, never silently dropped.
+//! entry, not as an error of the call. Entries that fail transiently (throttling, an
+//! internal failure) are retried a bounded number of times; entries rejected for good
+//! (too large, malformed, not authorised) are not retried. What still fails is
+//! returned to the caller, never silently dropped.
 
 use std::time::Duration;
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_eventbridge::types::{PutEventsRequestEntry, PutEventsResultEntry};
 use serde::Serialize;
 
 use super::error_text;
@@ -19,8 +21,15 @@ pub const EVENT_SOURCE: &str = "ecr-janitor";
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
 /// Size limit of one call, and so of one entry (AWS limit).
 pub const MAX_CALL_BYTES: usize = 256 * 1024;
-/// Attempts for entries that EventBridge reports as failed.
+/// Attempts for entries that EventBridge reports as failed transiently.
 const ENTRY_ATTEMPTS: u32 = 3;
+/// The per-entry error codes EventBridge documents as retryable. Every other code
+/// (`EntryTooLarge`, `ValidationException`, `InvalidArgument`, `MalformedDetail`,
+/// `AccessDeniedException`, `NotAuthorizedForSourceException`, ...) says what is wrong
+/// with the entry or the caller: another attempt would fail the same way.
+const TRANSIENT_ENTRY_ERRORS: &[&str] = &["InternalFailure", "ThrottlingException"];
+/// The code reported for an entry `PutEvents` returned no result for.
+const NO_RESULT_ERROR: &str = "NoResultEntry";
 
 /// One event for the janitor bus.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,26 +169,13 @@ impl EventBus {
                     bus: self.bus_name.clone(),
                     message: error_text(&err),
                 })?;
-            // Result entries line up with request entries; a failed one carries an error code.
-            let mut retry = Vec::new();
-            for (event, result) in pending.iter().zip(output.entries()) {
-                match result.error_code() {
-                    None => report.published += 1,
-                    Some(code) if attempt < ENTRY_ATTEMPTS => {
-                        tracing::warn!(detail_type = %event.detail_type, error_code = code, attempt, "event rejected by EventBridge, retrying");
-                        retry.push(*event);
-                    }
-                    Some(code) => report.failed.push(FailedEvent {
-                        detail_type: event.detail_type.clone(),
-                        error_code: code.to_owned(),
-                        error_message: result.error_message().unwrap_or_default().to_owned(),
-                    }),
-                }
-            }
-            if retry.is_empty() {
+            let outcome = sort_results(&pending, output.entries(), attempt);
+            report.published += outcome.published;
+            report.failed.extend(outcome.failed);
+            if outcome.retry.is_empty() {
                 return Ok(());
             }
-            pending = retry;
+            pending = outcome.retry;
             tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
         }
         Ok(())
@@ -194,6 +190,53 @@ impl EventBus {
             .set_resources(Some(event.resources.clone()))
             .build()
     }
+}
+
+/// What became of the entries of one `PutEvents` attempt.
+#[derive(Debug, Default, PartialEq)]
+struct AttemptOutcome<'e> {
+    published: usize,
+    /// Rejected transiently, with attempts left.
+    retry: Vec<&'e BusEvent>,
+    /// Rejected for good, or transiently on the last attempt.
+    failed: Vec<FailedEvent>,
+}
+
+/// Sorts the entries of attempt number `attempt` by their results, which line up with
+/// the request's entries; a failed one carries an error code. An entry without a
+/// result is failed, not assumed published.
+fn sort_results<'e>(
+    pending: &[&'e BusEvent],
+    results: &[PutEventsResultEntry],
+    attempt: u32,
+) -> AttemptOutcome<'e> {
+    let mut outcome = AttemptOutcome::default();
+    for (position, event) in pending.iter().enumerate() {
+        let (code, message) = match results.get(position) {
+            Some(result) => match result.error_code() {
+                None => {
+                    outcome.published += 1;
+                    continue;
+                }
+                Some(code) => (code, result.error_message().unwrap_or_default()),
+            },
+            None => (
+                NO_RESULT_ERROR,
+                "PutEvents returned no result for this entry",
+            ),
+        };
+        if attempt < ENTRY_ATTEMPTS && TRANSIENT_ENTRY_ERRORS.contains(&code) {
+            tracing::warn!(detail_type = %event.detail_type, error_code = code, attempt, "event rejected by EventBridge transiently, retrying");
+            outcome.retry.push(*event);
+        } else {
+            outcome.failed.push(FailedEvent {
+                detail_type: event.detail_type.clone(),
+                error_code: code.to_owned(),
+                error_message: message.to_owned(),
+            });
+        }
+    }
+    outcome
 }
 
 #[cfg(test)]
@@ -224,6 +267,75 @@ mod tests {
         let (batches, _) = plan_batches(&events);
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![2, 2]);
+    }
+
+    fn result(code: Option<&str>) -> PutEventsResultEntry {
+        match code {
+            None => PutEventsResultEntry::builder().event_id("id").build(),
+            Some(code) => PutEventsResultEntry::builder()
+                .error_code(code)
+                .error_message(format!("{code} happened"))
+                .build(),
+        }
+    }
+
+    #[test]
+    fn permanent_entry_errors_fail_at_once_and_transient_ones_are_retried() {
+        let events: Vec<BusEvent> = (0..5).map(|_| event(10)).collect();
+        let pending: Vec<&BusEvent> = events.iter().collect();
+        let results = [
+            result(None),
+            result(Some("EntryTooLarge")),
+            result(Some("ThrottlingException")),
+            result(Some("MalformedDetail")),
+            result(Some("InternalFailure")),
+        ];
+        let outcome = sort_results(&pending, &results, 1);
+        assert_eq!(outcome.published, 1);
+        assert_eq!(outcome.retry, vec![&events[2], &events[4]]);
+        assert_eq!(
+            outcome.failed,
+            vec![
+                FailedEvent {
+                    detail_type: "Test".into(),
+                    error_code: "EntryTooLarge".into(),
+                    error_message: "EntryTooLarge happened".into(),
+                },
+                FailedEvent {
+                    detail_type: "Test".into(),
+                    error_code: "MalformedDetail".into(),
+                    error_message: "MalformedDetail happened".into(),
+                },
+            ]
+        );
+        for code in [
+            "ValidationException",
+            "AccessDeniedException",
+            "InvalidArgument",
+            "NotAuthorizedForSourceException",
+        ] {
+            let outcome = sort_results(&pending[..1], &[result(Some(code))], 1);
+            assert!(outcome.retry.is_empty(), "{code}");
+            assert_eq!(outcome.failed.len(), 1, "{code}");
+        }
+    }
+
+    #[test]
+    fn transient_errors_on_the_last_attempt_and_missing_results_are_failures() {
+        let events: Vec<BusEvent> = (0..2).map(|_| event(10)).collect();
+        let pending: Vec<&BusEvent> = events.iter().collect();
+        let outcome = sort_results(
+            &pending,
+            &[result(Some("ThrottlingException"))],
+            ENTRY_ATTEMPTS,
+        );
+        assert!(outcome.retry.is_empty());
+        let codes: Vec<&str> = outcome
+            .failed
+            .iter()
+            .map(|failed| failed.error_code.as_str())
+            .collect();
+        assert_eq!(codes, vec!["ThrottlingException", "NoResultEntry"]);
     }
 
     #[test]

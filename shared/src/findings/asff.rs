@@ -18,6 +18,10 @@ pub const CVE_FINDING_TYPE: &str = "Software and Configuration Checks/Vulnerabil
 pub const ECR_IMAGE_RESOURCE_TYPE: &str = "AwsEcrContainerImage";
 pub const MAX_TITLE_CHARS: usize = 256;
 pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+/// Characters of one `ProductFields` value (AWS limit).
+pub const MAX_PRODUCT_FIELD_CHARS: usize = 2048;
+/// Separates the finding's notes in their one `ProductFields` value.
+const NOTES_SEPARATOR: &str = " | ";
 /// Findings per `BatchImportFindings` call (AWS limit).
 pub const MAX_FINDINGS_PER_CALL: usize = 100;
 /// Request size per call (AWS limit: 6 MB).
@@ -122,7 +126,8 @@ pub fn generator_id(finding: &Finding) -> String {
 /// The finding in ASFF. `CreatedAt` is the first observation and `UpdatedAt` the
 /// source's last change, so a re-delivery carries the same `UpdatedAt` (Security Hub
 /// ignores it) and a newer scan a later one (Security Hub updates). Closed findings
-/// are archived.
+/// are archived. Notes on values that could not be read from the source go into
+/// `ProductFields` `ecr-janitor/notes`.
 pub fn to_asff(finding: &Finding, caller: &Caller) -> AwsSecurityFinding {
     let title = truncate_chars(&finding.title, MAX_TITLE_CHARS);
     let description = truncate_chars(&finding.description, MAX_DESCRIPTION_CHARS);
@@ -207,6 +212,15 @@ pub fn to_asff(finding: &Finding, caller: &Caller) -> AwsSecurityFinding {
         .product_fields("ecr-janitor/source", finding.source.as_str());
     if let Some(arn) = &finding.source_finding_arn {
         asff = asff.product_fields("ecr-janitor/inspectorFindingArn", arn);
+    }
+    if !finding.notes.is_empty() {
+        asff = asff.product_fields(
+            "ecr-janitor/notes",
+            truncate_chars(
+                &finding.notes.join(NOTES_SEPARATOR),
+                MAX_PRODUCT_FIELD_CHARS,
+            ),
+        );
     }
     asff.build()
 }
@@ -426,9 +440,35 @@ mod tests {
             .expect("image details");
         assert_eq!(image.architecture(), None);
         assert_eq!(image.image_published_at(), None);
-        assert!(asff
+        assert!(asff.product_fields().is_some_and(|f| {
+            !f.contains_key("ecr-janitor/inspectorFindingArn")
+                && !f.contains_key("ecr-janitor/notes")
+        }));
+    }
+
+    #[test]
+    fn notes_on_unreadable_values_go_into_one_bounded_product_field() {
+        let mut finding = sample_finding();
+        finding.notes = vec![
+            "firstObservedAt unreadable: 'soon'; the event time is used".into(),
+            "updatedAt unreadable: 'later'; the event time is used".into(),
+        ];
+        let asff = to_asff(&finding, &caller());
+        assert_eq!(
+            asff.product_fields()
+                .and_then(|f| f.get("ecr-janitor/notes"))
+                .map(String::as_str),
+            Some(
+                "firstObservedAt unreadable: 'soon'; the event time is used | updatedAt unreadable: 'later'; the event time is used"
+            )
+        );
+        finding.notes = vec!["x".repeat(5000)];
+        let asff = to_asff(&finding, &caller());
+        let notes = asff
             .product_fields()
-            .is_some_and(|f| !f.contains_key("ecr-janitor/inspectorFindingArn")));
+            .and_then(|f| f.get("ecr-janitor/notes"))
+            .expect("notes");
+        assert_eq!(notes.chars().count(), MAX_PRODUCT_FIELD_CHARS);
     }
 
     #[test]

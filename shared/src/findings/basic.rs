@@ -2,11 +2,10 @@
 //! themselves come from `DescribeImageScanFindings`. ECR reports package, version and
 //! CVSS as loose `attributes`; this module turns them into normalised findings.
 
-use aws_lambda_events::ecr_scan::EcrScanEventDetailType;
 use aws_sdk_ecr::types::ImageScanFinding;
 use chrono::{DateTime, Utc};
 
-use super::event::EventOrigin;
+use super::event::{BasicScanDetail, EventOrigin};
 use super::inspector::{default_title, newest_cvss_score, non_empty};
 use super::model::{
     CvssScore, Finding, FindingSource, FindingStatus, FixAvailable, Package, Severity,
@@ -26,15 +25,19 @@ pub struct ScannedImage {
 /// Why a basic scan event has no findings to fetch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BasicScanSkip {
+    /// A scan that failed or is not finished: nothing to fetch, nothing wrong.
     #[error("scan status is {0}, not COMPLETE")]
     NotComplete(String),
+    /// A malformed event: it lacks (or has an empty) field every scan event carries.
     #[error("event lacks {0}")]
     Missing(&'static str),
 }
 
-/// The image whose findings to fetch, if the scan completed.
-pub fn scanned_image(detail: &EcrScanEventDetailType) -> Result<ScannedImage, BasicScanSkip> {
-    let status = detail.scan_status.as_deref().unwrap_or_default();
+/// The image whose findings to fetch, if the scan completed. Fields are checked in
+/// the order that decides what to do: the status, then the image's identity.
+pub fn scanned_image(detail: &BasicScanDetail) -> Result<ScannedImage, BasicScanSkip> {
+    let status = non_empty(detail.scan_status.as_deref())
+        .ok_or(BasicScanSkip::Missing("detail.scan-status"))?;
     if status != SCAN_COMPLETE {
         return Err(BasicScanSkip::NotComplete(status.to_owned()));
     }
@@ -45,7 +48,10 @@ pub fn scanned_image(detail: &EcrScanEventDetailType) -> Result<ScannedImage, Ba
         digest: non_empty(detail.image_digest.as_deref())
             .ok_or(BasicScanSkip::Missing("detail.image-digest"))?
             .to_owned(),
-        tags: detail.image_tags.clone(),
+        tags: detail
+            .image_tags
+            .clone()
+            .ok_or(BasicScanSkip::Missing("detail.image-tags"))?,
     })
 }
 
@@ -115,6 +121,7 @@ pub fn to_finding(
         source_url: non_empty(scan_finding.uri()).map(str::to_owned),
         reference_urls: Vec::new(),
         source_finding_arn: None,
+        notes: Vec::new(),
     })
 }
 
@@ -250,7 +257,7 @@ mod tests {
         );
         let event: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("json");
-        let mut detail: EcrScanEventDetailType =
+        let mut detail: BasicScanDetail =
             serde_json::from_value(event["detail"].clone()).expect("detail");
         assert_eq!(
             scanned_image(&detail),
@@ -265,6 +272,40 @@ mod tests {
         assert_eq!(
             scanned_image(&detail),
             Err(BasicScanSkip::NotComplete("FAILED".into()))
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_itself_even_without_severity_counts() {
+        let detail = |value: serde_json::Value| -> BasicScanDetail {
+            serde_json::from_value(value).expect("every field is optional")
+        };
+        assert_eq!(
+            scanned_image(&detail(serde_json::json!({
+                "scan-status": "COMPLETE", "image-digest": "sha256:ab", "image-tags": []
+            }))),
+            Err(BasicScanSkip::Missing("detail.repository-name"))
+        );
+        assert_eq!(
+            scanned_image(&detail(serde_json::json!({
+                "scan-status": "COMPLETE", "repository-name": "a", "image-digest": "sha256:ab"
+            }))),
+            Err(BasicScanSkip::Missing("detail.image-tags"))
+        );
+        assert_eq!(
+            scanned_image(&detail(serde_json::json!({"repository-name": "a"}))),
+            Err(BasicScanSkip::Missing("detail.scan-status"))
+        );
+        assert_eq!(
+            scanned_image(&detail(serde_json::json!({
+                "scan-status": "COMPLETE", "repository-name": "a", "image-digest": "sha256:ab",
+                "image-tags": ["v1"]
+            }))),
+            Ok(ScannedImage {
+                repository: "a".into(),
+                digest: "sha256:ab".into(),
+                tags: vec!["v1".into()],
+            })
         );
     }
 }

@@ -37,6 +37,14 @@ pub struct FindingEventDetail<'a> {
     pub last_observed_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_url: Option<&'a str>,
+    /// What could not be read from the source and what stands in for it; only present
+    /// when there is something to say.
+    #[serde(skip_serializing_if = "no_notes")]
+    pub notes: &'a [String],
+}
+
+fn no_notes(notes: &&[String]) -> bool {
+    notes.is_empty()
 }
 
 /// The event for one finding; its resource is the image ARN.
@@ -59,6 +67,7 @@ pub fn finding_event(finding: &Finding) -> BusEvent {
         first_observed_at: asff_time(finding.first_observed_at),
         last_observed_at: asff_time(finding.last_observed_at),
         source_url: finding.source_url.as_deref(),
+        notes: &finding.notes,
     };
     BusEvent {
         detail_type: DETAIL_TYPE.to_owned(),
@@ -102,6 +111,18 @@ mod tests {
                 "firstObservedAt": "2024-05-01T12:00:00.000Z",
                 "lastObservedAt": "2024-05-01T12:00:00.000Z"
             })
+        );
+    }
+
+    #[test]
+    fn notes_on_unreadable_values_are_carried_when_there_are_any() {
+        let mut finding = sample_finding();
+        finding.notes =
+            vec!["firstObservedAt unreadable: 'soon'; the event time is used".to_owned()];
+        let event = finding_event(&finding);
+        assert_eq!(
+            event.detail["notes"],
+            json!(["firstObservedAt unreadable: 'soon'; the event time is used"])
         );
     }
 }

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::ecr_scan::EcrScanEventDetailType;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -50,6 +50,22 @@ pub struct EventOrigin {
     pub time: DateTime<Utc>,
 }
 
+/// ECR's `ECR Image Scan` detail (basic scanning). Every field is optional here, so
+/// that [`super::basic::scanned_image`] names the one actually missing; the severity
+/// counts are not read at all, since the findings themselves are fetched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct BasicScanDetail {
+    #[serde(rename = "scan-status", default)]
+    pub scan_status: Option<String>,
+    #[serde(rename = "repository-name", default)]
+    pub repository_name: Option<String>,
+    #[serde(rename = "image-digest", default)]
+    pub image_digest: Option<String>,
+    /// Present, and empty for an untagged image.
+    #[serde(rename = "image-tags", default)]
+    pub image_tags: Option<Vec<String>>,
+}
+
 /// Inspector's per-image scan summary. Its `repository-name` is the repository ARN.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,7 +96,7 @@ pub enum ScanEvent {
     /// `aws.inspector2` / `Inspector2 Finding`: one enhanced-scanning finding.
     InspectorFinding(Box<InspectorFindingDetail>),
     /// `aws.ecr` / `ECR Image Scan`: a basic scan finished; findings are fetched.
-    BasicScan(EcrScanEventDetailType),
+    BasicScan(BasicScanDetail),
     /// `aws.inspector2` / `Inspector2 Scan`: an enhanced scan's summary.
     InspectorScan(InspectorScanSummary),
     /// Anything else: acknowledged and logged.
@@ -101,6 +117,13 @@ pub enum EventError {
 
 /// Reads the envelope and the detail of the kind it announces.
 pub fn parse(event: &Value, now: DateTime<Utc>) -> Result<(EventOrigin, ScanEvent), EventError> {
+    // serde reads a struct from an array of its fields too: an event is an object.
+    if !event.is_object() {
+        return Err(EventError::Envelope(format!(
+            "expected a JSON object, got {}",
+            crate::untrusted::excerpt(&event.to_string())
+        )));
+    }
     let envelope: Envelope = serde_json::from_value(event.clone())
         .map_err(|err| EventError::Envelope(err.to_string()))?;
     let origin = EventOrigin {
@@ -108,23 +131,41 @@ pub fn parse(event: &Value, now: DateTime<Utc>) -> Result<(EventOrigin, ScanEven
         region: envelope.region.clone().unwrap_or_default(),
         time: envelope.time_or(now),
     };
-    let detail_error = |err: serde_json::Error| EventError::Detail {
+    let detail = |message: String| EventError::Detail {
         detail_type: envelope.detail_type.clone(),
-        message: err.to_string(),
+        message,
     };
     let kind = match (envelope.source.as_str(), envelope.detail_type.as_str()) {
-        ("aws.inspector2", "Inspector2 Finding") => ScanEvent::InspectorFinding(Box::new(
-            serde_json::from_value(envelope.detail.clone()).map_err(detail_error)?,
-        )),
-        ("aws.ecr", "ECR Image Scan") => ScanEvent::BasicScan(
-            serde_json::from_value(envelope.detail.clone()).map_err(detail_error)?,
-        ),
-        ("aws.inspector2", "Inspector2 Scan") => ScanEvent::InspectorScan(
-            serde_json::from_value(envelope.detail.clone()).map_err(detail_error)?,
-        ),
+        ("aws.inspector2", "Inspector2 Finding") => {
+            ScanEvent::InspectorFinding(Box::new(read_detail(&envelope.detail).map_err(detail)?))
+        }
+        ("aws.ecr", "ECR Image Scan") => {
+            ScanEvent::BasicScan(read_detail(&envelope.detail).map_err(detail)?)
+        }
+        ("aws.inspector2", "Inspector2 Scan") => {
+            ScanEvent::InspectorScan(read_detail(&envelope.detail).map_err(detail)?)
+        }
         _ => ScanEvent::Unsupported,
     };
     Ok((origin, kind))
+}
+
+/// Reads a detail; the error names the field at fault (`image-tags: invalid type ...`).
+fn read_detail<T: DeserializeOwned>(detail: &Value) -> Result<T, String> {
+    if !detail.is_object() {
+        return Err(format!(
+            "expected a JSON object, got {}",
+            crate::untrusted::excerpt(&detail.to_string())
+        ));
+    }
+    serde_path_to_error::deserialize(detail).map_err(|err| {
+        let path = err.path().to_string();
+        if path == "." {
+            err.inner().to_string()
+        } else {
+            format!("{path}: {}", err.inner())
+        }
+    })
 }
 
 #[cfg(test)]
@@ -163,10 +204,19 @@ mod tests {
             detail.image_digest.as_deref(),
             Some("sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234")
         );
-        assert!(detail.image_tags.is_empty());
-        assert_eq!(detail.finding_severity_counts.critical, Some(10));
-        assert_eq!(detail.finding_severity_counts.medium, Some(9));
-        assert_eq!(detail.finding_severity_counts.high, None);
+        assert_eq!(detail.image_tags, Some(vec![]));
+    }
+
+    #[test]
+    fn a_basic_scan_detail_lacking_fields_is_read_for_the_check_to_name_them() {
+        let event = json!({"detail-type": "ECR Image Scan", "source": "aws.ecr",
+            "detail": {"scan-status": "COMPLETE", "image-digest": "sha256:ab", "image-tags": []}});
+        let (_, kind) = parse(&event, now()).expect("parses");
+        let ScanEvent::BasicScan(detail) = kind else {
+            panic!("basic scan expected, got {kind:?}");
+        };
+        assert_eq!(detail.repository_name, None);
+        assert_eq!(detail.image_digest.as_deref(), Some("sha256:ab"));
     }
 
     #[test]
@@ -238,9 +288,12 @@ mod tests {
             Err(EventError::Envelope(_))
         ));
         let bad_detail = json!({"detail-type": "ECR Image Scan", "source": "aws.ecr", "detail": {"image-tags": 5}});
-        assert!(matches!(
-            parse(&bad_detail, now()),
-            Err(EventError::Detail { .. })
-        ));
+        assert_eq!(
+            parse(&bad_detail, now()).map(|_| ()),
+            Err(EventError::Detail {
+                detail_type: "ECR Image Scan".into(),
+                message: "image-tags: invalid type: integer `5`, expected a sequence".into()
+            })
+        );
     }
 }

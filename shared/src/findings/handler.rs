@@ -12,11 +12,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::asff::Caller;
-use super::basic::{scanned_image, to_finding, ScannedImage};
+use super::basic::{scanned_image, to_finding, BasicScanSkip, ScannedImage};
 use super::bus_event::finding_event;
 use super::config::ScanConfig;
 use super::event::{parse, EventOrigin, InspectorScanSummary, ScanEvent};
 use super::filter::{dedupe, filter};
+use super::inspector::InspectorSkip;
 use super::model::{Finding, FindingSource};
 use super::security_hub::{self, FailedImport, SecurityHubError};
 use crate::aws::bus::{BusError, EventBus, FailedEvent};
@@ -48,8 +49,22 @@ pub struct ForwardReport {
 }
 
 impl ForwardReport {
+    /// An event with nothing to forward (unsupported, a scan that did not complete, an
+    /// image deleted since): acknowledged, logged as information.
     fn skipped(event: &str, reason: String) -> Self {
         tracing::info!(event, reason = %reason, "event acknowledged without findings");
+        Self::acknowledged(event, reason)
+    }
+
+    /// A malformed event (unreadable, or lacking a field its kind always carries):
+    /// acknowledged, since redelivery cannot repair it, and logged as an error naming
+    /// what is wrong, since something upstream sent it.
+    fn malformed(event: &str, reason: String) -> Self {
+        tracing::error!(event, reason = %reason, "malformed event acknowledged without findings");
+        Self::acknowledged(event, reason)
+    }
+
+    fn acknowledged(event: &str, reason: String) -> Self {
         ForwardReport {
             event: event.to_owned(),
             skipped: Some(reason),
@@ -106,12 +121,18 @@ impl ScanForwarder {
     ) -> Result<ForwardReport, ForwardError> {
         let (origin, kind) = match parse(event, now) {
             Ok(parsed) => parsed,
-            Err(err) => return Ok(ForwardReport::skipped("ignored", err.to_string())),
+            Err(err) => return Ok(ForwardReport::malformed("ignored", err.to_string())),
         };
         let (label, findings) = match kind {
             ScanEvent::InspectorFinding(detail) => match detail.to_finding(&origin) {
                 Ok(finding) => ("enhanced-finding", vec![finding]),
-                Err(skip) => {
+                Err(skip @ InspectorSkip::Missing(_)) => {
+                    return Ok(ForwardReport::malformed(
+                        "enhanced-finding",
+                        skip.to_string(),
+                    ))
+                }
+                Err(skip @ InspectorSkip::NotAnImage(_)) => {
                     return Ok(ForwardReport::skipped("enhanced-finding", skip.to_string()))
                 }
             },
@@ -128,7 +149,12 @@ impl ScanForwarder {
                         ))
                     }
                 },
-                Err(skip) => return Ok(ForwardReport::skipped("basic-scan", skip.to_string())),
+                Err(skip @ BasicScanSkip::Missing(_)) => {
+                    return Ok(ForwardReport::malformed("basic-scan", skip.to_string()))
+                }
+                Err(skip @ BasicScanSkip::NotComplete(_)) => {
+                    return Ok(ForwardReport::skipped("basic-scan", skip.to_string()))
+                }
             },
             ScanEvent::InspectorScan(summary) => return Ok(scan_summary(summary)),
             ScanEvent::Unsupported => {
@@ -312,5 +338,124 @@ fn scan_summary(summary: InspectorScanSummary) -> ForwardReport {
         event: "scan-summary".to_owned(),
         scan_summary: Some(summary),
         ..ForwardReport::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use serde_json::json;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+
+    /// Everything a test subscriber writes.
+    #[derive(Clone, Default)]
+    struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+    impl CapturedLogs {
+        fn text(&self) -> String {
+            let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+
+    impl Write for CapturedLogs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for CapturedLogs {
+        type Writer = CapturedLogs;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// A forwarder whose clients are never called: the events handled here are
+    /// acknowledged before any AWS call.
+    fn offline_forwarder() -> ScanForwarder {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        ScanForwarder::new(
+            ScanConfig::default(),
+            aws_sdk_ecr::Client::new(&sdk),
+            aws_sdk_securityhub::Client::new(&sdk),
+            EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), "janitor"),
+        )
+    }
+
+    /// The report of one event and the log lines it wrote.
+    fn handle_logged(event: &Value) -> (ForwardReport, String) {
+        let logs = CapturedLogs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .without_time()
+            .finish();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("test runtime");
+        let caller = Caller {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+        };
+        let report = tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(offline_forwarder().handle(event, &caller, Utc::now()))
+        })
+        .expect("acknowledged");
+        (report, logs.text())
+    }
+
+    fn basic_scan(detail: Value) -> Value {
+        json!({"detail-type": "ECR Image Scan", "source": "aws.ecr", "account": "123456789012",
+               "region": "us-east-1", "detail": detail})
+    }
+
+    #[test]
+    fn a_scan_event_lacking_its_repository_is_an_error_naming_that_field() {
+        let (report, logs) = handle_logged(&basic_scan(json!({
+            "scan-status": "COMPLETE", "image-digest": "sha256:ab", "image-tags": []
+        })));
+        assert_eq!(report.event, "basic-scan");
+        assert_eq!(
+            report.skipped.as_deref(),
+            Some("event lacks detail.repository-name")
+        );
+        assert!(
+            logs.starts_with("ERROR") && logs.contains("detail.repository-name"),
+            "{logs}"
+        );
+        assert_eq!(logs.lines().count(), 1, "{logs}");
+    }
+
+    #[test]
+    fn unreadable_events_are_errors_and_incomplete_scans_information() {
+        let (report, logs) = handle_logged(&basic_scan(json!({"image-tags": 5})));
+        assert_eq!(report.event, "ignored");
+        assert!(
+            logs.starts_with("ERROR") && logs.contains("image-tags: invalid type"),
+            "{logs}"
+        );
+        let (report, logs) = handle_logged(&basic_scan(json!({"scan-status": "FAILED"})));
+        assert_eq!(
+            report.skipped.as_deref(),
+            Some("scan status is FAILED, not COMPLETE")
+        );
+        assert!(logs.starts_with(" INFO"), "{logs}");
     }
 }

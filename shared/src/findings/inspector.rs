@@ -1,6 +1,7 @@
 //! Enhanced scanning: Amazon Inspector's `Inspector2 Finding` detail, read leniently
 //! (every field optional, timestamps in any format) and normalised.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -10,11 +11,16 @@ use super::model::{
     Package, Severity,
 };
 use super::timestamp;
+use crate::untrusted::excerpt;
 
 /// Inspector's resource type for container images.
 const ECR_IMAGE_RESOURCE_TYPE: &str = "AWS_ECR_CONTAINER_IMAGE";
 /// Inspector's `fixedInVersion` when no fix exists.
 const NO_FIXED_VERSION: &str = "NotAvailable";
+/// What stands in for an unreadable observation time.
+const EVENT_TIME_USED: &str = "the event time is used";
+/// What becomes of an unreadable push time.
+const PUSH_TIME_LEFT_OUT: &str = "it is left out";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -107,7 +113,9 @@ pub enum InspectorSkip {
 }
 
 impl InspectorFindingDetail {
-    /// The normalised finding. Unreadable timestamps fall back to the event's time.
+    /// The normalised finding. Unreadable observation times fall back to the event's
+    /// time, an unreadable push time is left out; each such substitute is logged as a
+    /// warning and noted on the finding.
     pub fn to_finding(&self, origin: &EventOrigin) -> Result<Finding, InspectorSkip> {
         let resource = self
             .resources
@@ -175,15 +183,25 @@ impl InspectorFindingDetail {
             None => fix_available_from_packages(&packages),
         };
 
-        let read = |value: &Option<Value>| value.as_ref().and_then(timestamp::parse_value);
-        let last_observed_at = read(&self.last_observed_at).unwrap_or(origin.time);
-        let first_observed_at = read(&self.first_observed_at)
+        let mut notes = Vec::new();
+        let mut read = |field: &str, value: &Option<Value>, stand_in: &str| {
+            read_timestamp(field, value.as_ref(), stand_in, &mut notes)
+        };
+        let first_observed_at = read("firstObservedAt", &self.first_observed_at, EVENT_TIME_USED);
+        let last_observed_at =
+            read("lastObservedAt", &self.last_observed_at, EVENT_TIME_USED).unwrap_or(origin.time);
+        let first_observed_at = first_observed_at
             .unwrap_or(origin.time)
             .min(last_observed_at);
         // A status change (closed, suppressed) moves updatedAt, not lastObservedAt.
-        let updated_at = read(&self.updated_at)
+        let updated_at = read("updatedAt", &self.updated_at, EVENT_TIME_USED)
             .unwrap_or(origin.time)
             .max(last_observed_at);
+        let image_pushed_at = read(
+            "awsEcrContainerImage.pushedAt",
+            &image.pushed_at,
+            PUSH_TIME_LEFT_OUT,
+        );
         let title = non_empty(self.title.as_deref())
             .map(str::to_owned)
             .unwrap_or_else(|| default_title(vulnerability_id, &packages));
@@ -199,7 +217,7 @@ impl InspectorFindingDetail {
             digest: digest.to_owned(),
             tags: image.image_tags.clone(),
             architecture: non_empty(image.architecture.as_deref()).map(str::to_owned),
-            image_pushed_at: read(&image.pushed_at),
+            image_pushed_at,
             vulnerability_id: vulnerability_id.to_owned(),
             description: non_empty(self.description.as_deref())
                 .map(str::to_owned)
@@ -217,8 +235,32 @@ impl InspectorFindingDetail {
             source_url: non_empty(details.source_url.as_deref()).map(str::to_owned),
             reference_urls: details.reference_urls.clone(),
             source_finding_arn: non_empty(self.finding_arn.as_deref()).map(str::to_owned),
+            notes,
         })
     }
+}
+
+/// One of Inspector's timestamps. Absent (or `null`) is `None`; present but unreadable
+/// is `None` too, with a warning and a note saying what stands in for it, so that the
+/// substitute is never passed on as Inspector's own time.
+fn read_timestamp(
+    field: &str,
+    value: Option<&Value>,
+    stand_in: &str,
+    notes: &mut Vec<String>,
+) -> Option<DateTime<Utc>> {
+    let value = value.filter(|value| !value.is_null())?;
+    let read = timestamp::parse_value(value);
+    if read.is_none() {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let text = excerpt(&text);
+        tracing::warn!(field, text = %text, instead = stand_in, "unreadable Inspector timestamp");
+        notes.push(format!("{field} unreadable: '{text}'; {stand_in}"));
+    }
+    read
 }
 
 /// `CVE-… - package[, package…]`, the title style Inspector and ECR use.
@@ -350,11 +392,50 @@ mod tests {
         detail.first_observed_at = Some(json!("the day before yesterday"));
         detail.last_observed_at = Some(json!({"not": "a time"}));
         detail.updated_at = None;
+        if let Some(image) = detail.resources[0].details.aws_ecr_container_image.as_mut() {
+            image.pushed_at = Some(json!("a while ago"));
+        }
         let event_time = at("2024-02-02T10:00:00Z");
         let finding = detail.to_finding(&origin(event_time)).expect("kept");
         assert_eq!(finding.first_observed_at, event_time);
         assert_eq!(finding.last_observed_at, event_time);
         assert_eq!(finding.updated_at, event_time);
+        assert_eq!(finding.image_pushed_at, None);
+        assert_eq!(
+            finding.notes,
+            vec![
+                "firstObservedAt unreadable: 'the day before yesterday'; the event time is used",
+                "lastObservedAt unreadable: '{\"not\":\"a time\"}'; the event time is used",
+                "awsEcrContainerImage.pushedAt unreadable: 'a while ago'; it is left out",
+            ]
+        );
+    }
+
+    #[test]
+    fn java_date_timestamps_are_read_not_replaced_by_the_event_time() {
+        let mut detail = sample_detail();
+        detail.first_observed_at = Some(json!("Wed Sep 04 16:55:38.411 UTC 2024"));
+        detail.last_observed_at = Some(json!("Sep 4, 2024, 4:56:00 PM"));
+        detail.updated_at = Some(json!("Wed Sep 04 17:00:00.000 UTC 2024"));
+        let finding = detail
+            .to_finding(&origin(at("2030-01-01T00:00:00Z")))
+            .expect("kept");
+        assert_eq!(finding.first_observed_at, at("2024-09-04T16:55:38.411Z"));
+        assert_eq!(finding.last_observed_at, at("2024-09-04T16:56:00Z"));
+        assert_eq!(finding.updated_at, at("2024-09-04T17:00:00Z"));
+        assert!(finding.notes.is_empty(), "{:?}", finding.notes);
+    }
+
+    #[test]
+    fn absent_timestamps_use_the_event_time_without_a_note() {
+        let mut detail = sample_detail();
+        detail.first_observed_at = None;
+        detail.updated_at = Some(Value::Null);
+        let finding = detail
+            .to_finding(&origin(at("2030-01-01T00:00:00Z")))
+            .expect("kept");
+        assert_eq!(finding.first_observed_at, at("2021-12-03T18:02:30Z"));
+        assert!(finding.notes.is_empty(), "{:?}", finding.notes);
     }
 
     #[test]

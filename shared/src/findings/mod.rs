@@ -1,4 +1,4 @@
-//! Scan findings (issue 5): enhanced (Inspector) and basic (ECR) scan results,
+//! Scan findings: enhanced (Inspector) and basic (ECR) scan results,
 //! normalised, filtered by severity and suppressions, imported into Security Hub and
 //! published on the janitor bus.
 //!

@@ -176,6 +176,10 @@ pub struct Finding {
     pub reference_urls: Vec<String>,
     /// Inspector's finding ARN (enhanced findings only).
     pub source_finding_arn: Option<String>,
+    /// What could not be read from the source and what stands in for it (e.g.
+    /// `firstObservedAt unreadable: 'soon'; the event time is used`), so a substitute
+    /// value is never passed on as the scanner's own. Empty when everything was read.
+    pub notes: Vec<String>,
 }
 
 impl Finding {
@@ -285,6 +289,7 @@ pub(crate) mod tests {
             source_url: None,
             reference_urls: vec![],
             source_finding_arn: None,
+            notes: vec![],
         }
     }
 

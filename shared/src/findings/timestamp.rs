@@ -1,7 +1,8 @@
 //! Lenient timestamps. Inspector's events carry timestamps in more than one format,
-//! none of them reliably ISO-8601 (`Dec 3, 2021, 6:02:30 PM`, ISO with or without
-//! fractions or offset, epoch seconds or milliseconds). A timestamp that cannot be read
-//! is `None`; callers fall back to the event's `time` instead of dropping a finding.
+//! none of them reliably ISO-8601 (`Dec 3, 2021, 6:02:30 PM`, Java's `Date` text
+//! `Wed Sep 04 16:55:38.411 UTC 2024`, ISO with or without fractions or offset, epoch
+//! seconds or milliseconds). A timestamp that cannot be read is `None`; callers fall
+//! back to the event's `time` instead of dropping a finding, and say that they did.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
@@ -9,9 +10,12 @@ use serde_json::Value;
 /// Epoch values above this are milliseconds (1e11 seconds is the year 5138).
 const EPOCH_MILLIS_THRESHOLD: f64 = 1e11;
 
-/// Formats without a zone, read as UTC. Inspector's are Java's `MEDIUM` style.
+/// Formats without a zone, read as UTC (a `UTC` or `GMT` word is removed first).
+/// Inspector's are Java's `MEDIUM` style and Java's `Date.toString()` (`EEE MMM dd
+/// HH:mm:ss.SSS zzz yyyy`, its zone word removed); `%.f` also accepts no fraction.
 const NAIVE_FORMATS: &[&str] = &[
-    "%b %d, %Y, %I:%M:%S %p",
+    "%b %d, %Y, %I:%M:%S%.f %p",
+    "%a %b %d %H:%M:%S%.f %Y",
     "%b %d, %Y %I:%M:%S %p",
     "%b %d, %Y, %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S%.f",
@@ -32,16 +36,14 @@ pub fn parse_value(value: &Value) -> Option<DateTime<Utc>> {
 
 /// Reads a timestamp from text in any of the formats AWS has been seen to use.
 pub fn parse_text(text: &str) -> Option<DateTime<Utc>> {
-    // Newer Java formatting puts a narrow no-break space before AM/PM.
-    let normalised: String = text
-        .trim()
-        .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
+    // Newer Java formatting puts a narrow no-break space before AM/PM (`split_whitespace`
+    // splits on it), and Java's `Date.toString()` puts the zone between time and year.
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|word| !matches!(*word, "UTC" | "GMT"))
         .collect();
-    let text = normalised
-        .strip_suffix(" UTC")
-        .or_else(|| normalised.strip_suffix(" GMT"))
-        .unwrap_or(&normalised);
+    let normalised = words.join(" ");
+    let text = normalised.as_str();
     if text.is_empty() {
         return None;
     }
@@ -114,6 +116,30 @@ mod tests {
         assert_eq!(parse_value(&json!(1638554550)), Some(expected));
         assert_eq!(parse_value(&json!(1638554550000i64)), Some(expected));
         assert_eq!(parse_value(&json!(1638554550.0)), Some(expected));
+    }
+
+    #[test]
+    fn java_date_text_with_the_zone_before_the_year_is_read() {
+        let expected = at("2024-09-04T16:55:38.411Z");
+        for text in [
+            "Wed Sep 04 16:55:38.411 UTC 2024",
+            "Wed Sep 4 16:55:38.411 GMT 2024",
+            "Wed Sep 04 16:55:38.411 2024",
+        ] {
+            assert_eq!(parse_text(text), Some(expected), "{text}");
+        }
+        assert_eq!(
+            parse_text("Wed Sep 04 16:55:38 UTC 2024"),
+            Some(at("2024-09-04T16:55:38Z"))
+        );
+        assert_eq!(
+            parse_text("Sep 4, 2024, 4:55:38 PM"),
+            Some(at("2024-09-04T16:55:38Z"))
+        );
+        assert_eq!(parse_text("2024-09-04T16:55:38.411Z"), Some(expected));
+        // A weekday that contradicts the date, or another zone, is not guessed at.
+        assert_eq!(parse_text("Thu Sep 04 16:55:38.411 UTC 2024"), None);
+        assert_eq!(parse_text("Wed Sep 04 16:55:38.411 PDT 2024"), None);
     }
 
     #[test]

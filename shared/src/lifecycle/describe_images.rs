@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::image::{ImageRecord, ImageStatus};
+use crate::config::{display_json_path, json_error_message};
 
 /// A problem with an export, naming the field (`imageDetails[3].imagePushedAt`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,14 +53,21 @@ struct ExportedImage {
 pub fn parse_describe_images(text: &str) -> Result<Vec<ImageRecord>, ImagesError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let export: Export = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
+        // Where the input ended early, the path names the value left open.
+        let path = display_json_path("", error.path());
+        let inner = error.inner();
         ImagesError {
-            field: if path == "." {
+            field: if path.is_empty() {
                 "document".to_owned()
             } else {
                 path
             },
-            message: error.into_inner().to_string(),
+            message: format!(
+                "{} at line {} column {}",
+                json_error_message(inner),
+                inner.line(),
+                inner.column()
+            ),
         }
     })?;
     let mut first_seen: HashMap<&str, usize> = HashMap::new();
@@ -261,6 +269,21 @@ mod tests {
 
         let error = parse_describe_images("[]").expect_err("not an export");
         assert_eq!(error.field, "document");
+    }
+
+    #[test]
+    fn an_export_cut_short_names_the_value_left_open_and_says_where_it_ended() {
+        let error = parse_describe_images(r#"{"imageDetails": [{"imageDigest": "sha256:aa""#)
+            .expect_err("truncated");
+        assert_eq!(
+            error.to_string(),
+            "imageDetails[0]: unexpected end of file at line 1 column 45"
+        );
+        let error = parse_describe_images("").expect_err("empty");
+        assert_eq!(
+            error.to_string(),
+            "document: unexpected end of file at line 1 column 0"
+        );
     }
 
     #[test]

@@ -688,7 +688,7 @@ fn check_storage_class_groups(rules: &[PartialRule], errors: &mut Vec<PolicyErro
                     priority,
                     "selection.tagStatus",
                     format!(
-                        "a rule with tagStatus \"any\" must have the highest rulePriority among the {class_name} rules, but rule {last} comes after it"
+                        "a rule with tagStatus \"any\" must have the highest rulePriority among the {class_name} rules, but the rule with rulePriority {last} comes after it"
                     ),
                 )),
                 TagSelection::Untagged => match untagged_rule {
@@ -696,7 +696,7 @@ fn check_storage_class_groups(rules: &[PartialRule], errors: &mut Vec<PolicyErro
                         priority,
                         "selection.tagStatus",
                         format!(
-                            "only one {class_name} rule may select untagged images, and rule {first} already does"
+                            "only one {class_name} rule may select untagged images, and the rule with rulePriority {first} already does"
                         ),
                     )),
                     None => untagged_rule = Some(priority),
@@ -707,7 +707,7 @@ fn check_storage_class_groups(rules: &[PartialRule], errors: &mut Vec<PolicyErro
                         Some(first) => errors.push(rule_error(
                             priority,
                             "selection.tagPrefixList",
-                            format!("rule {first} already uses the same prefixes; prefix sets must be unique"),
+                            format!("the rule with rulePriority {first} already uses the same prefixes; prefix sets must be unique"),
                         )),
                         None => {
                             prefix_sets.insert(set, priority);

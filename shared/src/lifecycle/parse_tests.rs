@@ -139,9 +139,9 @@ fn unknown_fields_are_rejected_at_every_level() {
         errors,
         vec![
             "version: unknown field; a policy holds only \"rules\"",
-            "rule 1: enabled: unknown field; allowed fields are rulePriority, description, selection, action",
-            "rule 1: selection.tagStatuses: unknown field; allowed fields are tagStatus, tagPrefixList, tagPatternList, storageClass, countType, countUnit, countNumber",
-            "rule 1: action.when: unknown field; allowed fields are type, targetStorageClass",
+            "rule with rulePriority 1: enabled: unknown field; allowed fields are rulePriority, description, selection, action",
+            "rule with rulePriority 1: selection.tagStatuses: unknown field; allowed fields are tagStatus, tagPrefixList, tagPatternList, storageClass, countType, countUnit, countNumber",
+            "rule with rulePriority 1: action.when: unknown field; allowed fields are type, targetStorageClass",
         ]
     );
 }
@@ -168,7 +168,7 @@ fn rules_must_be_a_non_empty_list_of_at_most_50() {
 fn rule_priority_must_be_a_unique_positive_integer() {
     assert_single_error(
         vec![rule(0, untagged_pushed(1), expire())],
-        "rule 0: rulePriority: must be a positive integer, got 0",
+        "rule with rulePriority 0: rulePriority: must be a positive integer, got 0",
     );
     let mut text_priority = rule(1, untagged_pushed(1), expire());
     text_priority["rulePriority"] = json!("1");
@@ -187,7 +187,7 @@ fn rule_priority_must_be_a_unique_positive_integer() {
             rule(3, prefixes(&["a"], 1), expire()),
             rule(3, prefixes(&["b"], 1), expire()),
         ],
-        "rule 3: rulePriority: is used by more than one rule; priorities must be unique",
+        "rule with rulePriority 3: rulePriority: is used by more than one rule; priorities must be unique",
     );
 }
 
@@ -195,7 +195,7 @@ fn rule_priority_must_be_a_unique_positive_integer() {
 fn tag_status_must_be_tagged_untagged_or_any() {
     assert_single_error(
         vec![rule(1, json!({"tagStatus": "TAGGED", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 1}), expire())],
-        "rule 1: selection.tagStatus: must be one of \"tagged\", \"untagged\", \"any\", got \"TAGGED\"",
+        "rule with rulePriority 1: selection.tagStatus: must be one of \"tagged\", \"untagged\", \"any\", got \"TAGGED\"",
     );
     assert_single_error(
         vec![rule(
@@ -203,7 +203,7 @@ fn tag_status_must_be_tagged_untagged_or_any() {
             json!({"countType": "imageCountMoreThan", "countNumber": 1}),
             expire(),
         )],
-        "rule 1: selection.tagStatus: is required: one of \"tagged\", \"untagged\", \"any\"",
+        "rule with rulePriority 1: selection.tagStatus: is required: one of \"tagged\", \"untagged\", \"any\"",
     );
 }
 
@@ -211,11 +211,11 @@ fn tag_status_must_be_tagged_untagged_or_any() {
 fn tagged_rules_need_exactly_one_list() {
     assert_single_error(
         vec![rule(1, json!({"tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1}), expire())],
-        "rule 1: selection.tagPrefixList: a rule with tagStatus \"tagged\" needs tagPrefixList or tagPatternList",
+        "rule with rulePriority 1: selection.tagPrefixList: a rule with tagStatus \"tagged\" needs tagPrefixList or tagPatternList",
     );
     assert_single_error(
         vec![rule(1, json!({"tagStatus": "tagged", "tagPrefixList": ["v"], "tagPatternList": ["v*"], "countType": "imageCountMoreThan", "countNumber": 1}), expire())],
-        "rule 1: selection.tagPatternList: a rule takes either tagPrefixList or tagPatternList, not both",
+        "rule with rulePriority 1: selection.tagPatternList: a rule takes either tagPrefixList or tagPatternList, not both",
     );
 }
 
@@ -223,7 +223,7 @@ fn tagged_rules_need_exactly_one_list() {
 fn untagged_and_any_rules_carry_no_list() {
     assert_single_error(
         vec![rule(1, json!({"tagStatus": "untagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 1}), expire())],
-        "rule 1: selection.tagPrefixList: is only allowed with tagStatus \"tagged\", not \"untagged\"",
+        "rule with rulePriority 1: selection.tagPrefixList: is only allowed with tagStatus \"tagged\", not \"untagged\"",
     );
     assert_single_error(
         vec![rule(
@@ -231,7 +231,7 @@ fn untagged_and_any_rules_carry_no_list() {
             json!({"tagStatus": "any", "tagPatternList": ["v*"], "countType": "imageCountMoreThan", "countNumber": 1}),
             expire(),
         )],
-        "rule 1: selection.tagPatternList: is only allowed with tagStatus \"tagged\", not \"any\"",
+        "rule with rulePriority 1: selection.tagPatternList: is only allowed with tagStatus \"tagged\", not \"any\"",
     );
 }
 
@@ -239,11 +239,11 @@ fn untagged_and_any_rules_carry_no_list() {
 fn tag_lists_must_hold_non_empty_strings() {
     assert_single_error(
         vec![rule(1, prefixes(&[], 1), expire())],
-        "rule 1: selection.tagPrefixList: must hold at least one entry",
+        "rule with rulePriority 1: selection.tagPrefixList: must hold at least one entry",
     );
     assert_single_error(
         vec![rule(1, prefixes(&["v", ""], 1), expire())],
-        "rule 1: selection.tagPrefixList[1]: must be a non-empty string, got \"\"",
+        "rule with rulePriority 1: selection.tagPrefixList[1]: must be a non-empty string, got \"\"",
     );
     assert_single_error(
         vec![rule(
@@ -251,7 +251,7 @@ fn tag_lists_must_hold_non_empty_strings() {
             json!({"tagStatus": "tagged", "tagPatternList": "v*", "countType": "imageCountMoreThan", "countNumber": 1}),
             expire(),
         )],
-        "rule 1: selection.tagPatternList: must be a list of strings, got \"v*\"",
+        "rule with rulePriority 1: selection.tagPatternList: must be a list of strings, got \"v*\"",
     );
 }
 
@@ -267,7 +267,7 @@ fn patterns_hold_at_most_four_wildcards() {
     assert!(LifecyclePolicy::parse(&policy_text(pattern("*test*1*2*3"))).is_ok());
     assert_single_error(
         pattern("test*1*2*3*4*5"),
-        "rule 1: selection.tagPatternList: pattern \"test*1*2*3*4*5\" has 5 wildcards; at most 4 are allowed",
+        "rule with rulePriority 1: selection.tagPatternList: pattern \"test*1*2*3*4*5\" has 5 wildcards; at most 4 are allowed",
     );
 }
 
@@ -277,7 +277,7 @@ fn storage_class_is_standard_or_archive() {
     selection["storageClass"] = json!("glacier");
     assert_single_error(
         vec![rule(1, selection, expire())],
-        "rule 1: selection.storageClass: must be \"standard\" or \"archive\", got \"glacier\"",
+        "rule with rulePriority 1: selection.storageClass: must be \"standard\" or \"archive\", got \"glacier\"",
     );
 }
 
@@ -285,7 +285,7 @@ fn storage_class_is_standard_or_archive() {
 fn count_type_must_be_known() {
     assert_single_error(
         vec![rule(1, json!({"tagStatus": "untagged", "countType": "imageCountLessThan", "countNumber": 1}), expire())],
-        "rule 1: selection.countType: must be one of \"imageCountMoreThan\", \"sinceImagePushed\", \"sinceImagePulled\", \"sinceImageTransitioned\", got \"imageCountLessThan\"",
+        "rule with rulePriority 1: selection.countType: must be one of \"imageCountMoreThan\", \"sinceImagePushed\", \"sinceImagePulled\", \"sinceImageTransitioned\", got \"imageCountLessThan\"",
     );
 }
 
@@ -295,19 +295,19 @@ fn count_unit_is_days_required_for_since_types_and_rejected_for_counts() {
     no_unit.as_object_mut().expect("object").remove("countUnit");
     assert_single_error(
         vec![rule(1, no_unit, expire())],
-        "rule 1: selection.countUnit: is required with countType \"sinceImagePushed\": use \"days\"",
+        "rule with rulePriority 1: selection.countUnit: is required with countType \"sinceImagePushed\": use \"days\"",
     );
     let mut hours = untagged_pushed(1);
     hours["countUnit"] = json!("hours");
     assert_single_error(
         vec![rule(1, hours, expire())],
-        "rule 1: selection.countUnit: must be \"days\", got \"hours\"",
+        "rule with rulePriority 1: selection.countUnit: must be \"days\", got \"hours\"",
     );
     let mut counted = prefixes(&["v"], 1);
     counted["countUnit"] = json!("days");
     assert_single_error(
         vec![rule(1, counted, expire())],
-        "rule 1: selection.countUnit: is not allowed with countType \"imageCountMoreThan\" (it counts images, not days)",
+        "rule with rulePriority 1: selection.countUnit: is not allowed with countType \"imageCountMoreThan\" (it counts images, not days)",
     );
 }
 
@@ -323,7 +323,7 @@ fn count_number_is_a_positive_integer() {
         selection["countNumber"] = number;
         assert_single_error(
             vec![rule(1, selection, expire())],
-            &format!("rule 1: selection.countNumber: must be a positive integer, got {shown}"),
+            &format!("rule with rulePriority 1: selection.countNumber: must be a positive integer, got {shown}"),
         );
     }
     let mut missing = untagged_pushed(1);
@@ -333,7 +333,7 @@ fn count_number_is_a_positive_integer() {
         .remove("countNumber");
     assert_single_error(
         vec![rule(1, missing, expire())],
-        "rule 1: selection.countNumber: is required",
+        "rule with rulePriority 1: selection.countNumber: is required",
     );
 }
 
@@ -341,11 +341,11 @@ fn count_number_is_a_positive_integer() {
 fn action_type_is_expire_or_transition_to_archive() {
     assert_single_error(
         vec![rule(1, untagged_pushed(1), json!({"type": "delete"}))],
-        "rule 1: action.type: must be one of \"expire\", \"transition\", got \"delete\"",
+        "rule with rulePriority 1: action.type: must be one of \"expire\", \"transition\", got \"delete\"",
     );
     assert_single_error(
         vec![rule(1, untagged_pushed(1), json!({"type": "transition"}))],
-        "rule 1: action.targetStorageClass: is required with action type \"transition\": use \"archive\"",
+        "rule with rulePriority 1: action.targetStorageClass: is required with action type \"transition\": use \"archive\"",
     );
     assert_single_error(
         vec![rule(
@@ -353,7 +353,7 @@ fn action_type_is_expire_or_transition_to_archive() {
             untagged_pushed(1),
             json!({"type": "transition", "targetStorageClass": "glacier"}),
         )],
-        "rule 1: action.targetStorageClass: must be \"archive\", got \"glacier\"",
+        "rule with rulePriority 1: action.targetStorageClass: must be \"archive\", got \"glacier\"",
     );
     assert_single_error(
         vec![rule(
@@ -361,11 +361,11 @@ fn action_type_is_expire_or_transition_to_archive() {
             untagged_pushed(1),
             json!({"type": "expire", "targetStorageClass": "archive"}),
         )],
-        "rule 1: action.targetStorageClass: is only allowed with action type \"transition\"",
+        "rule with rulePriority 1: action.targetStorageClass: is only allowed with action type \"transition\"",
     );
     assert_single_error(
         vec![rule(1, untagged_pushed(1), json!("expire"))],
-        "rule 1: action: must be an object, got \"expire\"",
+        "rule with rulePriority 1: action: must be an object, got \"expire\"",
     );
 }
 
@@ -378,7 +378,7 @@ fn since_image_pulled_only_with_transition() {
     );
     assert_single_error(
         vec![rule(1, selection, expire())],
-        "rule 1: selection.countType: \"sinceImagePulled\" is only allowed with action type \"transition\"",
+        "rule with rulePriority 1: selection.countType: \"sinceImagePulled\" is only allowed with action type \"transition\"",
     );
 }
 
@@ -387,12 +387,12 @@ fn since_image_transitioned_only_with_expire_and_archive() {
     let archived = json!({"tagStatus": "any", "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 30});
     assert_single_error(
         vec![rule(1, archived, transition())],
-        "rule 1: action.type: countType \"sinceImageTransitioned\" is only allowed with action type \"expire\"",
+        "rule with rulePriority 1: action.type: countType \"sinceImageTransitioned\" is only allowed with action type \"expire\"",
     );
     let standard = json!({"tagStatus": "any", "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 30});
     assert_single_error(
         vec![rule(1, standard, expire())],
-        "rule 1: selection.storageClass: must be \"archive\" with countType \"sinceImageTransitioned\"",
+        "rule with rulePriority 1: selection.storageClass: must be \"archive\" with countType \"sinceImageTransitioned\"",
     );
 }
 
@@ -402,7 +402,7 @@ fn archive_storage_class_only_with_since_image_transitioned() {
     selection["storageClass"] = json!("archive");
     assert_single_error(
         vec![rule(1, selection, expire())],
-        "rule 1: selection.storageClass: \"archive\" is only allowed with countType \"sinceImageTransitioned\"",
+        "rule with rulePriority 1: selection.storageClass: \"archive\" is only allowed with countType \"sinceImageTransitioned\"",
     );
 }
 
@@ -411,7 +411,7 @@ fn any_rule_must_come_last_within_its_storage_class() {
     let any = json!({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10});
     assert_single_error(
         vec![rule(5, any.clone(), expire()), rule(9, prefixes(&["v"], 1), expire())],
-        "rule 5: selection.tagStatus: a rule with tagStatus \"any\" must have the highest rulePriority among the standard rules, but rule 9 comes after it",
+        "rule with rulePriority 5: selection.tagStatus: a rule with tagStatus \"any\" must have the highest rulePriority among the standard rules, but the rule with rulePriority 9 comes after it",
     );
     let archive_rule = json!({"tagStatus": "tagged", "tagPrefixList": ["v"], "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 100});
     assert!(
@@ -431,7 +431,7 @@ fn one_untagged_rule_per_storage_class_and_it_may_coexist_with_any() {
             rule(1, untagged_pushed(10), expire()),
             rule(2, json!({"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 5}), expire()),
         ],
-        "rule 2: selection.tagStatus: only one standard rule may select untagged images, and rule 1 already does",
+        "rule with rulePriority 2: selection.tagStatus: only one standard rule may select untagged images, and the rule with rulePriority 1 already does",
     );
     let any = json!({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10});
     let archived_untagged = json!({"tagStatus": "untagged", "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 100});
@@ -450,7 +450,7 @@ fn prefix_sets_are_unique_within_a_storage_class() {
             rule(1, prefixes(&["prod", "v"], 3), expire()),
             rule(2, prefixes(&["v", "prod"], 5), expire()),
         ],
-        "rule 2: selection.tagPrefixList: rule 1 already uses the same prefixes; prefix sets must be unique",
+        "rule with rulePriority 2: selection.tagPrefixList: the rule with rulePriority 1 already uses the same prefixes; prefix sets must be unique",
     );
     let archived = json!({"tagStatus": "tagged", "tagPrefixList": ["prod", "v"], "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 100});
     assert!(LifecyclePolicy::parse(&policy_text(vec![
@@ -479,11 +479,11 @@ fn every_error_is_reported_at_once_in_document_order() {
     assert_eq!(
         errors.to_string(),
         [
-            "rule 10: selection.tagPrefixList: a rule with tagStatus \"tagged\" needs tagPrefixList or tagPatternList",
-            "rule 10: selection.countNumber: must be a positive integer, got 0",
-            "rule 20: selection.countUnit: must be \"days\", got \"hours\"",
-            "rule 20: action.targetStorageClass: is only allowed with action type \"transition\"",
-            "rule 20: selection.countType: \"sinceImagePulled\" is only allowed with action type \"transition\"",
+            "rule with rulePriority 10: selection.tagPrefixList: a rule with tagStatus \"tagged\" needs tagPrefixList or tagPatternList",
+            "rule with rulePriority 10: selection.countNumber: must be a positive integer, got 0",
+            "rule with rulePriority 20: selection.countUnit: must be \"days\", got \"hours\"",
+            "rule with rulePriority 20: action.targetStorageClass: is only allowed with action type \"transition\"",
+            "rule with rulePriority 20: selection.countType: \"sinceImagePulled\" is only allowed with action type \"transition\"",
             "rules[2]: must be an object, got \"not a rule\"",
         ]
         .join("\n")

@@ -111,7 +111,11 @@ pub struct PolicyError {
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rule_priority {
-            Some(priority) => write!(f, "rule {priority}: {}: {}", self.field, self.message),
+            Some(priority) => write!(
+                f,
+                "rule with rulePriority {priority}: {}: {}",
+                self.field, self.message
+            ),
             None => write!(f, "{}: {}", self.field, self.message),
         }
     }

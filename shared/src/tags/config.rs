@@ -213,7 +213,8 @@ impl TagRulesConfig {
 }
 
 impl TagRule {
-    fn validate(&self, field: &str, errors: &mut Vec<FieldError>) {
+    /// Every semantic problem of the rule at `field` (`tagRules.rules[0]`).
+    pub(crate) fn validate(&self, field: &str, errors: &mut Vec<FieldError>) {
         if self.repositories.is_empty() {
             errors.push(FieldError::new(
                 format!("{field}.repositories"),
@@ -364,16 +365,20 @@ mod tests {
     }
 
     #[test]
-    fn unknown_action_and_unknown_field_are_named_by_the_document_parser() {
+    fn unknown_action_and_unknown_field_are_named_with_their_paths() {
         let err = JanitorConfig::from_json(
             r#"{"tagRules": {"rules": [{"repositories": ["*"], "forbidden": ["latest"], "action": "nuke"}]}}"#,
             ConfigSource::Inline,
         )
         .expect_err("unknown action");
         match err {
-            ConfigError::Parse { field, message, .. } => {
-                assert_eq!(field, "tagRules.rules[0].action");
-                assert!(message.starts_with("unknown variant `nuke`"), "{message}");
+            ConfigError::Invalid { errors, .. } => {
+                assert_eq!(fields(&errors), vec!["tagRules.rules[0].action"]);
+                assert!(
+                    errors[0].message.starts_with("unknown variant `nuke`"),
+                    "{}",
+                    errors[0].message
+                );
             }
             other => panic!("unexpected {other}"),
         }
@@ -383,7 +388,9 @@ mod tests {
         )
         .expect_err("unknown field");
         match err {
-            ConfigError::Parse { field, .. } => assert_eq!(field, "tagRules.rules[0].forbiden"),
+            ConfigError::Invalid { errors, .. } => {
+                assert_eq!(fields(&errors), vec!["tagRules.rules[0].forbiden"])
+            }
             other => panic!("unexpected {other}"),
         }
     }

@@ -8,6 +8,9 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 
+use crate::sweep::trigger::is_repository_name;
+use crate::untrusted::excerpt;
+
 /// `detail-type` of ECR's image events.
 pub const ECR_IMAGE_ACTION: &str = "ECR Image Action";
 /// `source` of ECR's events.
@@ -79,10 +82,34 @@ pub enum MalformedEvent {
         event_id: String,
         field: &'static str,
     },
+    #[error("ECR Image Action event {event_id}: detail.{field} {value:?} is not {expected}")]
+    InvalidField {
+        event_id: String,
+        field: &'static str,
+        /// An excerpt of the value (see [`crate::untrusted`]).
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// Reads an event as the Lambda receives it and decides whether it names a tag to judge.
 pub fn classify(payload: serde_json::Value) -> Result<Classified, MalformedEvent> {
+    // serde reads a struct from an array of its fields too: the event and its detail
+    // are objects.
+    for (field, value) in [
+        ("(event)", Some(&payload)),
+        ("detail", payload.get("detail")),
+    ] {
+        if let Some(value) = value.filter(|value| !value.is_object()) {
+            return Err(MalformedEvent::Envelope {
+                field: field.to_owned(),
+                message: format!(
+                    "expected a JSON object, got {}",
+                    excerpt(&value.to_string())
+                ),
+            });
+        }
+    }
     let event: EcrImageActionEvent =
         serde_path_to_error::deserialize(payload).map_err(|err| MalformedEvent::Envelope {
             field: match err.path().to_string().as_str() {
@@ -93,11 +120,13 @@ pub fn classify(payload: serde_json::Value) -> Result<Classified, MalformedEvent
         })?;
     if event.source != ECR_SOURCE || event.detail_type != ECR_IMAGE_ACTION {
         return Ok(Classified::Ignored(Ignored::NotAnImageAction {
-            source: event.source,
-            detail_type: event.detail_type,
+            source: excerpt(&event.source).into_owned(),
+            detail_type: excerpt(&event.detail_type).into_owned(),
         }));
     }
-    let event_id = event.id.unwrap_or_else(|| "(no id)".to_owned());
+    let event_id = event
+        .id
+        .map_or_else(|| "(no id)".to_owned(), |id| excerpt(&id).into_owned());
     let detail = event.detail;
     let missing = |field: &'static str| MalformedEvent::MissingField {
         event_id: event_id.clone(),
@@ -105,16 +134,41 @@ pub fn classify(payload: serde_json::Value) -> Result<Classified, MalformedEvent
     };
     let action_type = present(detail.action_type).ok_or_else(|| missing("action-type"))?;
     if action_type != "PUSH" {
-        return Ok(Classified::Ignored(Ignored::NotAPush { action_type }));
+        return Ok(Classified::Ignored(Ignored::NotAPush {
+            action_type: excerpt(&action_type).into_owned(),
+        }));
     }
     let result = present(detail.result).ok_or_else(|| missing("result"))?;
     if result != "SUCCESS" {
-        return Ok(Classified::Ignored(Ignored::NotSuccessful { result }));
+        return Ok(Classified::Ignored(Ignored::NotSuccessful {
+            result: excerpt(&result).into_owned(),
+        }));
     }
+    let invalid =
+        |field: &'static str, value: &str, expected: &'static str| MalformedEvent::InvalidField {
+            event_id: event_id.clone(),
+            field,
+            value: excerpt(value).into_owned(),
+            expected,
+        };
     let repository_name =
         present(detail.repository_name).ok_or_else(|| missing("repository-name"))?;
+    if !is_repository_name(&repository_name) {
+        return Err(invalid(
+            "repository-name",
+            &repository_name,
+            "an ECR repository name",
+        ));
+    }
     let image_digest = present(detail.image_digest).ok_or_else(|| missing("image-digest"))?;
-    Ok(match present(detail.image_tag) {
+    if !is_image_digest(&image_digest) {
+        return Err(invalid("image-digest", &image_digest, "an image digest"));
+    }
+    let image_tag = present(detail.image_tag);
+    if let Some(tag) = image_tag.as_deref().filter(|tag| !is_image_tag(tag)) {
+        return Err(invalid("image-tag", tag, "an image tag"));
+    }
+    Ok(match image_tag {
         Some(image_tag) => Classified::Push(TaggedPush {
             repository_name,
             image_digest,
@@ -125,6 +179,24 @@ pub fn classify(payload: serde_json::Value) -> Result<Classified, MalformedEvent
             image_digest,
         }),
     })
+}
+
+/// `sha256:` and up to 64 lower-case hex digits: ECR names every image by its sha256
+/// digest (AWS's own sample event carries a shortened one, so shorter is accepted).
+fn is_image_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        (1..=64).contains(&hex.len()) && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// A tag as ECR accepts it: 1–300 characters of `[A-Za-z0-9_.-]`, not starting with
+/// `.` or `-`.
+fn is_image_tag(tag: &str) -> bool {
+    (1..=300).contains(&tag.len())
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && !tag.starts_with(['.', '-'])
 }
 
 /// An empty string says as little as an absent field.
@@ -287,6 +359,44 @@ mod tests {
         assert!(matches!(
             classify(json!("not an object")),
             Err(MalformedEvent::Envelope { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_names_digests_and_tags_are_malformed_and_quoted_short() {
+        let push = |name: &str, digest: &str, tag: &str| {
+            json!({"version": "0", "id": "e1", "detail-type": "ECR Image Action", "source": "aws.ecr",
+                   "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+                   "resources": [], "detail": {"result": "SUCCESS", "repository-name": name,
+                   "image-digest": digest, "action-type": "PUSH", "image-tag": tag}})
+        };
+        let huge = "a".repeat(250_000);
+        for (event, field) in [
+            (push(&huge, "sha256:1", "v1"), "repository-name"),
+            (push("Bad Name", "sha256:1", "v1"), "repository-name"),
+            (push("app", "not-a-digest", "v1"), "image-digest"),
+            (push("app", "md5:0", "v1"), "image-digest"),
+            (push("app", "SHA256:7F5B", "v1"), "image-digest"),
+            (
+                push("app", &format!("sha256:{}", "a".repeat(65)), "v1"),
+                "image-digest",
+            ),
+            (push("app", "sha256:1", "-v1"), "image-tag"),
+            (push("app", "sha256:1", &"t".repeat(301)), "image-tag"),
+        ] {
+            match classify(event) {
+                Err(MalformedEvent::InvalidField {
+                    field: got, value, ..
+                }) => {
+                    assert_eq!(got, field);
+                    assert!(value.len() < 200, "{value}");
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            classify(push("team-a/app", "sha256:1", "v1.0_rc-1")),
+            Ok(Classified::Push(_))
         ));
     }
 }

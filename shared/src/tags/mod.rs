@@ -1,4 +1,4 @@
-//! Tag rules (issue 4): every pushed tag is judged against the `tagRules` section of
+//! Tag rules: every pushed tag is judged against the `tagRules` section of
 //! the configuration, and violations are reported, untagged or deleted safely.
 //!
 //! The pipeline is pure up to the last step: [`event::classify`] reads the

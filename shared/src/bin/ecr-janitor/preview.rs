@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, ValueEnum};
+use janitor::config::{display_json_path, json_error_message};
 use janitor::lifecycle::{
     attach_tagged_artifacts, evaluate, parse_describe_images, Action, EvaluationInput, ImageRecord,
     KeepReason, LifecyclePolicy, Outcome, Plan,
@@ -94,11 +95,14 @@ fn read_index_children(path: &Path) -> Result<IndexChildren, String> {
     let text = input::read_text(path, "index children")?;
     let mut deserializer = serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let field = display_json_path("", error.path());
         format!(
-            "{}: {}: {} (expected {{\"sha256:index\": [\"sha256:child\", ...]}})",
+            "{}: {}: {} at line {} column {} (expected {{\"sha256:index\": [\"sha256:child\", ...]}})",
             path.display(),
-            error.path(),
-            error.inner()
+            if field.is_empty() { "document" } else { &field },
+            json_error_message(error.inner()),
+            error.inner().line(),
+            error.inner().column()
         )
     })
 }
@@ -211,5 +215,25 @@ fn keep_reason(reason: &KeepReason) -> String {
         KeepReason::SubjectKept { subject_digest } => {
             format!("its subject {} is kept", short(subject_digest))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_children_cut_short_say_where_without_an_unnamed_path_segment() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = dir.path().join("children.json");
+        std::fs::write(&file, r#"{"sha256:index": ["sha256:a""#).expect("written");
+        let message = read_index_children(&file).expect_err("truncated");
+        assert_eq!(
+            message,
+            format!(
+                "{}: sha256:index: unexpected end of file at line 1 column 28 (expected {{\"sha256:index\": [\"sha256:child\", ...]}})",
+                file.display()
+            )
+        );
     }
 }
