@@ -19,7 +19,7 @@ use chrono::Utc;
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::lifecycle::{KeepReason, Outcome};
 use janitor::sweep::registry::Repository;
-use janitor::sweep::{RepositorySweep, SweepTrigger, Sweeper};
+use janitor::sweep::{Budget, RepositorySweep, SweepTiming, SweepTrigger, Sweeper};
 use janitor_e2e::proxy::{
     Forward, LoopbackProxy, ProxyHooks, ProxyRequest, ProxyResponse, Upstream,
 };
@@ -118,7 +118,12 @@ impl Seeded {
         let entry = sweeper.config.sweeper.entry_for(REPOSITORY).expect("entry");
         let in_use = sweeper.images_in_use(Utc::now()).await;
         sweeper
-            .sweep_repository(&self.repository, entry, &in_use, Utc::now())
+            .sweep_repository(
+                &self.repository,
+                entry,
+                &in_use,
+                SweepTiming::unlimited(Utc::now()),
+            )
             .await
     }
 
@@ -565,7 +570,11 @@ async fn a_source_that_cannot_be_read_stops_every_action() {
     assert_eq!(seeded.left().await, before);
     // The run says it is incomplete (and so fails, for Lambda to retry and alarm).
     let run = sweeper
-        .run(SweepTrigger::Repository(REPOSITORY.into()), Utc::now())
+        .run(
+            SweepTrigger::Repository(REPOSITORY.into()),
+            Utc::now(),
+            Budget::unlimited(),
+        )
         .await
         .expect_err("incomplete");
     assert!(run.to_string().contains("ECS services"), "{run}");

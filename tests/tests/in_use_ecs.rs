@@ -191,7 +191,12 @@ impl Registry {
     async fn sweep(&self, sweeper: &Sweeper, in_use: &InUse) -> RepositorySweep {
         let entry = sweeper.config.sweeper.entry_for(REPOSITORY).expect("entry");
         sweeper
-            .sweep_repository(&self.repository, entry, in_use, Utc::now())
+            .sweep_repository(
+                &self.repository,
+                entry,
+                in_use,
+                janitor::sweep::SweepTiming::unlimited(Utc::now()),
+            )
             .await
     }
 

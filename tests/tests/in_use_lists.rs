@@ -165,7 +165,12 @@ impl Env {
             .entry_for("app")
             .expect("an entry for app");
         sweeper
-            .sweep_repository(&self.repository, entry, in_use, Utc::now())
+            .sweep_repository(
+                &self.repository,
+                entry,
+                in_use,
+                janitor::sweep::SweepTiming::unlimited(Utc::now()),
+            )
             .await
     }
 

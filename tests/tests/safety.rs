@@ -12,7 +12,7 @@ use janitor::aws::bus::EventBus;
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::lifecycle::{KeepReason, Outcome};
 use janitor::sweep::registry::Repository;
-use janitor::sweep::{RepositorySweep, Sweeper};
+use janitor::sweep::{RepositorySweep, SweepTiming, Sweeper};
 use janitor::tags::TagEnforcer;
 use janitor_e2e::proxy::{
     on_request, on_response, Forward, LoopbackProxy, ProxyHooks, ProxyRequest, ProxyResponse,
@@ -107,7 +107,7 @@ impl Env {
         let in_use = sweeper.images_in_use(Utc::now()).await;
         assert_eq!(in_use.unknown(), None);
         sweeper
-            .sweep_repository(repository, entry, &in_use, now)
+            .sweep_repository(repository, entry, &in_use, SweepTiming::unlimited(now))
             .await
     }
 

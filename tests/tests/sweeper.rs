@@ -13,7 +13,8 @@ use janitor::lifecycle::{evaluate, Action, EvaluationInput, KeepReason, Lifecycl
 use janitor::sweep::in_use::InUseClients;
 use janitor::sweep::registry::{image_records, Repository};
 use janitor::sweep::{
-    sweep_repository, RepositorySweep, SweepMode, SweepRules, SweepTrigger, Sweeper,
+    sweep_repository, Budget, RepositorySweep, SweepMode, SweepRules, SweepTiming, SweepTrigger,
+    Sweeper,
 };
 use janitor_e2e::{
     create_event_bus, create_repository, fake_digest, images, push_image, put_image, BusCapture,
@@ -213,7 +214,7 @@ async fn sweep(sweeper: &Sweeper, app: &App, now: DateTime<Utc>) -> RepositorySw
     let in_use = sweeper.images_in_use(Utc::now()).await;
     assert_eq!(in_use.unknown(), None);
     sweeper
-        .sweep_repository(&app.repository, entry, &in_use, now)
+        .sweep_repository(&app.repository, entry, &in_use, SweepTiming::unlimited(now))
         .await
 }
 
@@ -528,7 +529,7 @@ async fn deletions_go_in_calls_of_at_most_one_hundred_and_pages_of_one_thousand(
         &repository,
         &enforce(entry),
         &Default::default(),
-        Utc::now(),
+        &SweepTiming::unlimited(Utc::now()),
     )
     .await;
     assert_eq!(sweep.summary.expired, 140);
@@ -556,7 +557,7 @@ async fn above_the_threshold_a_scheduled_run_publishes_one_event_per_repository(
         {"include": ["team-a/*"], "policy": policy()}
     ]}));
     let run = sweeper
-        .handle_event(&json!({"sweep": "all"}), Utc::now())
+        .handle_event(&json!({"sweep": "all"}), Utc::now(), Budget::unlimited())
         .await
         .expect("run");
     assert_eq!(run["repositoriesSelected"], 3);
@@ -593,6 +594,7 @@ async fn a_scheduled_run_below_the_threshold_sweeps_inline_and_reports() {
         .run(
             SweepTrigger::parse(&scheduled).expect("trigger"),
             a_month_later(),
+            Budget::unlimited(),
         )
         .await
         .expect("run");
@@ -624,6 +626,7 @@ async fn malformed_events_are_rejected_without_touching_the_registry() {
         .handle_event(
             &json!({"detail-type": "Sweep Repository", "source": "ecr-janitor", "detail": {"repository": "app"}}),
             a_month_later(),
+            Budget::unlimited(),
         )
         .await
         .expect("rejected, not failed");
@@ -636,6 +639,7 @@ async fn malformed_events_are_rejected_without_touching_the_registry() {
         .handle_event(
             &json!({"detail-type": "Sweep Repository", "source": "ecr-janitor", "detail": {"repositoryName": "app"}}),
             a_month_later(),
+            Budget::unlimited(),
         )
         .await
         .expect("run");
@@ -646,6 +650,7 @@ async fn malformed_events_are_rejected_without_touching_the_registry() {
         .handle_event(
             &json!({"detail-type": "Sweep Repository", "source": "ecr-janitor", "detail": {"repositoryName": "unlisted"}}),
             a_month_later(),
+            Budget::unlimited(),
         )
         .await
         .expect("run");
@@ -690,7 +695,7 @@ async fn native_policies_are_previewed_never_applied() {
         &repository,
         &enforce(entry),
         &Default::default(),
-        Utc::now(),
+        &SweepTiming::unlimited(Utc::now()),
     )
     .await;
     assert_eq!(

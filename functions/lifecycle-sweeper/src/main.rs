@@ -3,7 +3,7 @@
 
 use janitor::aws::bus::bus_name_from_env;
 use janitor::config::JanitorConfig;
-use janitor::sweep::Sweeper;
+use janitor::sweep::{Budget, Sweeper};
 use janitor::{aws, logging};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -21,8 +21,9 @@ async fn main() -> Result<(), Error> {
     let sweeper = Sweeper::from_sdk_config(&sdk, config, Some(bus_name));
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let budget = Budget::lambda(event.context.deadline, std::time::SystemTime::now());
         sweeper
-            .handle_event(&event.payload, chrono::Utc::now())
+            .handle_event(&event.payload, chrono::Utc::now(), budget)
             .await
             .map_err(Error::from)
     }))

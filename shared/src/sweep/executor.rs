@@ -14,6 +14,9 @@
 //! someone else already deleted the image (done); anything else is reported, never
 //! retried here (the next sweep plans again from the registry as it then is). A call
 //! that fails after the SDK's retries stops the execution and is returned as the error.
+//!
+//! Each call waits for its turn under the sweep's rate for its API ([`super::pacing`])
+//! and retries briefly ([`crate::aws::acting_client`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,7 +25,9 @@ use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier, TargetStorageClass};
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::budget::Budget;
 use super::error::AwsCallError;
+use super::pacing;
 use super::recheck::{recheck, Recheck};
 use super::registry::describe_image_ids;
 use super::report::PlannedAction;
@@ -65,6 +70,9 @@ pub struct Execution {
     pub changed: Vec<ActionSkipped>,
     /// The call error that stopped execution, if one did.
     pub error: Option<AwsCallError>,
+    /// Execution stopped before a batch because the invocation's time ran out; what
+    /// was not reached is left to a continuation.
+    pub out_of_time: bool,
 }
 
 impl Execution {
@@ -111,11 +119,15 @@ pub fn deletion_batches(actions: &[PlannedAction]) -> Vec<Vec<&PlannedAction>> {
 }
 
 /// Applies `actions` to `repository`.
+/// Stops before a batch once `budget` is exhausted (see [`Execution::out_of_time`]).
 pub async fn execute(
     ecr: &aws_sdk_ecr::Client,
     repository: &str,
     actions: &[PlannedAction],
+    budget: &Budget,
 ) -> Execution {
+    // Every call below acts, or confirms a batch just before acting on it.
+    let ecr = &crate::aws::acting_client(ecr);
     let mut execution = Execution::default();
     let batches = deletion_batches(actions);
     let ordered: HashSet<&str> = batches
@@ -129,6 +141,10 @@ pub async fn execute(
         }
     }
     for batch in batches {
+        if budget.exhausted() {
+            execution.out_of_time = true;
+            return execution;
+        }
         let confirmed = match confirm(ecr, repository, &batch, &mut execution).await {
             Ok(confirmed) => confirmed,
             Err(err) => {
@@ -149,6 +165,10 @@ pub async fn execute(
         .filter(|action| action.action == Action::Transition)
         .collect();
     for group in transitions.chunks(BATCH_DELETE_LIMIT) {
+        if budget.exhausted() {
+            execution.out_of_time = true;
+            break;
+        }
         let confirmed = match confirm(ecr, repository, group, &mut execution).await {
             Ok(confirmed) => confirmed,
             Err(err) => {
@@ -177,6 +197,7 @@ async fn confirm<'a>(
         .iter()
         .map(|action| action.digest.as_str())
         .collect();
+    pacing::ECR.describe_images.ready().await;
     let fresh = describe_image_ids(ecr, repository, &digests).await?;
     Ok(execution.decide(actions, &fresh))
 }
@@ -232,6 +253,7 @@ async fn delete_batch(
                 .build()
         })
         .collect();
+    pacing::ECR.batch_delete_image.ready().await;
     let output = ecr
         .batch_delete_image()
         .repository_name(repository)
@@ -277,6 +299,7 @@ async fn transition(
 ) {
     let results: Vec<Result<String, ActionFailure>> = futures::stream::iter(group)
         .map(|action| async move {
+            pacing::ECR.update_image_storage_class.ready().await;
             ecr.update_image_storage_class()
                 .repository_name(repository)
                 .image_id(

@@ -6,13 +6,14 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::budget::Budget;
 use super::config::RepositoryEntry;
 use super::error::AwsCallError;
 use super::in_use::{gather, InUse, InUseClients};
 use super::registry::{self, Repository};
 use super::report::{PolicyKind, RepositorySummary};
-use super::repository::{sweep_repository, RepositorySweep, SweepRules};
-use super::trigger::{SweepTrigger, SWEEP_REPOSITORY};
+use super::repository::{sweep_repository, RepositorySweep, SweepRules, SweepTiming};
+use super::trigger::{Continuation, SweepTrigger, SWEEP_REPOSITORY};
 use crate::aws::bus::{BusError, BusEvent, EventBus, FailedEvent};
 use crate::config::JanitorConfig;
 
@@ -46,6 +47,10 @@ pub struct SweepRun {
     pub repositories: Vec<RepositorySummary>,
     /// Events the bus did not accept.
     pub event_failures: Vec<FailedEvent>,
+    /// Whether every repository's sweep is complete (see
+    /// [`RepositorySummary::complete`]); continuations carry on the ones that ran out
+    /// of time.
+    pub complete: bool,
 }
 
 /// The sweeper with its clients and configuration.
@@ -62,7 +67,7 @@ pub struct Sweeper {
 
 impl Sweeper {
     /// Builds the clients from one SDK configuration (use
-    /// [`crate::aws::load_sweep_sdk_config`]: adaptive retry).
+    /// [`crate::aws::load_sweep_sdk_config`]: its retry policy for reading).
     pub fn from_sdk_config(
         sdk: &aws_config::SdkConfig,
         config: JanitorConfig,
@@ -76,13 +81,14 @@ impl Sweeper {
         }
     }
 
-    /// Handles one Lambda event. Input that is not a trigger is rejected with
-    /// `Ok({"rejected": ...})` (a retry could never succeed and nothing is deleted);
-    /// AWS failures are `Err`, so that Lambda retries the invocation.
+    /// Handles one Lambda event within `budget`. Input that is not a trigger is
+    /// rejected with `Ok({"rejected": ...})` (a retry could never succeed and nothing is
+    /// deleted); AWS failures are `Err`, so that Lambda retries the invocation.
     pub async fn handle_event(
         &self,
         event: &Value,
         now: DateTime<Utc>,
+        budget: Budget,
     ) -> Result<Value, SweepError> {
         let trigger = match SweepTrigger::parse(event) {
             Ok(trigger) => trigger,
@@ -91,18 +97,29 @@ impl Sweeper {
                 return Ok(json!({ "rejected": { "field": err.field, "message": err.message } }));
             }
         };
-        let run = self.run(trigger, now).await?;
+        let run = self.run(trigger, now, budget).await?;
         Ok(serde_json::to_value(&run).unwrap_or_default())
     }
 
-    /// Runs a sweep for `trigger` as of `now`.
+    /// Runs a sweep for `trigger` as of `now` (a continuation: as of its first plan),
+    /// acting only while `budget` lasts. A repository that ran out of time is carried
+    /// on by a `Sweep Repository` continuation event; the run is then `Ok` with
+    /// `complete: false`. Failures a retry may cure (AWS calls, sources of "in use",
+    /// events not published) are `Err`.
     pub async fn run(
         &self,
         trigger: SweepTrigger,
         now: DateTime<Utc>,
+        budget: Budget,
     ) -> Result<SweepRun, SweepError> {
-        let selected: Vec<(Repository, &RepositoryEntry)> = match &trigger {
-            SweepTrigger::Repository(name) => match self.config.sweeper.entry_for(name) {
+        let (name, continuing) = match &trigger {
+            SweepTrigger::Repository(name) => (Some(name.as_str()), None),
+            SweepTrigger::Continue(first) => (Some(first.repository_name.as_str()), Some(first)),
+            SweepTrigger::Scheduled | SweepTrigger::SweepAll => (None, None),
+        };
+        let now = continuing.map_or(now, |first| first.as_of);
+        let selected: Vec<(Repository, &RepositoryEntry)> = match name {
+            Some(name) => match self.config.sweeper.entry_for(name) {
                 None => {
                     let why = "not selected by the sweeper configuration";
                     return Ok(skipped_run(trigger.clone(), name, why));
@@ -115,19 +132,16 @@ impl Sweeper {
                     Some(repository) => vec![(repository, entry)],
                 },
             },
-            SweepTrigger::Scheduled | SweepTrigger::SweepAll => {
-                registry::list_repositories(&self.ecr)
-                    .await?
-                    .into_iter()
-                    .filter_map(|repository| {
-                        let entry = self.config.sweeper.entry_for(&repository.name)?;
-                        Some((repository, entry))
-                    })
-                    .collect()
-            }
+            None => registry::list_repositories(&self.ecr)
+                .await?
+                .into_iter()
+                .filter_map(|repository| {
+                    let entry = self.config.sweeper.entry_for(&repository.name)?;
+                    Some((repository, entry))
+                })
+                .collect(),
         };
-        let scheduled = !matches!(trigger, SweepTrigger::Repository(_));
-        if scheduled && selected.len() > self.config.sweeper.fan_out_threshold {
+        if name.is_none() && selected.len() > self.config.sweeper.fan_out_threshold {
             return self.fan_out(trigger, &selected).await;
         }
         // Workloads are only read when there is something to protect.
@@ -138,7 +152,14 @@ impl Sweeper {
             self.images_in_use(now).await
         };
         let sweeps: Vec<RepositorySweep> = futures::stream::iter(&selected)
-            .map(|(repository, entry)| self.sweep_repository(repository, entry, &in_use, now))
+            .map(|(repository, entry)| {
+                let timing = SweepTiming {
+                    now,
+                    continuing,
+                    budget,
+                };
+                self.sweep_repository(repository, entry, &in_use, timing)
+            })
             .buffered(INLINE_CONCURRENCY)
             .collect()
             .await;
@@ -147,11 +168,28 @@ impl Sweeper {
             let error = sweep.error.as_ref()?;
             Some(format!("{}: {error}", sweep.summary.repository_name))
         }));
-        let events: Vec<BusEvent> = sweeps
+        let mut events: Vec<BusEvent> = sweeps
             .iter()
             .zip(&selected)
             .map(|(sweep, (repository, _))| sweep.summary.event(Some(&repository.arn)))
             .collect();
+        let continuations: Vec<BusEvent> = sweeps
+            .iter()
+            .zip(&selected)
+            .filter_map(|(sweep, (repository, _))| {
+                Some(continuation_event(
+                    sweep.continue_with.as_ref()?,
+                    &repository.arn,
+                ))
+            })
+            .collect();
+        if !continuations.is_empty() && self.bus.is_none() {
+            problems.push(format!(
+                "{} repositories ran out of time and no event bus is configured to continue them",
+                continuations.len()
+            ));
+        }
+        events.extend(continuations);
         for sweep in &sweeps {
             sweep.summary.metrics().emit();
         }
@@ -165,12 +203,14 @@ impl Sweeper {
                 failed.detail_type, failed.error_code
             )
         }));
+        let complete = sweeps.iter().all(|sweep| sweep.summary.complete);
         let run = SweepRun {
             trigger,
             repositories_selected: selected.len(),
             fanned_out: 0,
             repositories: sweeps.into_iter().map(|sweep| sweep.summary).collect(),
             event_failures,
+            complete,
         };
         tracing::info!(summary = %serde_json::to_string(&run).unwrap_or_default(), "sweep finished");
         if problems.is_empty() {
@@ -187,7 +227,7 @@ impl Sweeper {
         repository: &Repository,
         entry: &RepositoryEntry,
         in_use: &InUse,
-        now: DateTime<Utc>,
+        timing: SweepTiming<'_>,
     ) -> RepositorySweep {
         let protected_tags = self.config.protected_tags(&repository.name);
         let rules = SweepRules {
@@ -196,7 +236,7 @@ impl Sweeper {
             mode: entry.effective_mode(self.config.sweeper.mode),
             tagged_artifacts: self.config.sweeper.tagged_artifacts,
         };
-        sweep_repository(&self.ecr, repository, &rules, in_use, now).await
+        sweep_repository(&self.ecr, repository, &rules, in_use, &timing).await
     }
 
     /// What every source switched on says is in use (see [`super::in_use`]), as of
@@ -250,6 +290,7 @@ impl Sweeper {
             fanned_out: report.published,
             repositories: Vec::new(),
             event_failures: report.failed,
+            complete: true,
         })
     }
 }
@@ -259,11 +300,25 @@ fn skipped_run(trigger: SweepTrigger, name: &str, why: &str) -> SweepRun {
     tracing::warn!(repository = %name, reason = why, "repository not swept");
     let mut summary = RepositorySummary::new(name, PolicyKind::Configured, Default::default());
     summary.skipped = Some(why.to_owned());
+    summary.complete = true;
     SweepRun {
         trigger,
         repositories_selected: 0,
         fanned_out: 0,
         repositories: vec![summary],
         event_failures: Vec::new(),
+        complete: true,
+    }
+}
+
+/// The `Sweep Repository` event that carries on a sweep that ran out of time.
+fn continuation_event(continuation: &Continuation, repository_arn: &str) -> BusEvent {
+    BusEvent {
+        detail_type: SWEEP_REPOSITORY.to_owned(),
+        detail: json!({
+            "repositoryName": continuation.repository_name,
+            "continuation": {"asOf": continuation.as_of, "listedAt": continuation.listed_at},
+        }),
+        resources: vec![repository_arn.to_owned()],
     }
 }

@@ -9,12 +9,14 @@
 //! out: one `Sweep Repository` event per repository, each handled by its own
 //! invocation.
 
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod executor;
 pub mod handler;
 pub mod in_use;
 pub mod manifests;
+pub mod pacing;
 pub mod protection;
 pub mod recheck;
 pub mod reference;
@@ -23,7 +25,8 @@ pub mod report;
 pub mod repository;
 pub mod trigger;
 
+pub use budget::Budget;
 pub use config::{PolicySource, RepositoryEntry, SafetyCap, SweepMode, SweeperConfig};
 pub use handler::{SweepError, SweepRun, Sweeper};
-pub use repository::{sweep_repository, RepositorySweep, SweepRules};
+pub use repository::{sweep_repository, RepositorySweep, SweepRules, SweepTiming};
 pub use trigger::SweepTrigger;

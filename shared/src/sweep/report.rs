@@ -173,6 +173,12 @@ pub enum PolicyKind {
 #[serde(rename_all = "camelCase")]
 pub struct RepositorySummary {
     pub repository_name: String,
+    /// Whether everything the plan called for was done (or, in dry-run, planned): false
+    /// when an action failed, the safety cap tripped, what is in use is unknown, a
+    /// call stopped the sweep, or time ran out (see `continued`).
+    pub complete: bool,
+    /// The invocation ran out of time: a `Sweep Repository` continuation carries on.
+    pub continued: bool,
     pub policy: PolicyKind,
     pub dry_run: bool,
     /// Images the repository held when it was read.
@@ -217,6 +223,8 @@ impl RepositorySummary {
     pub fn new(repository_name: &str, policy: PolicyKind, mode: SweepMode) -> Self {
         RepositorySummary {
             repository_name: repository_name.to_owned(),
+            complete: false,
+            continued: false,
             policy,
             dry_run: mode == SweepMode::DryRun,
             images: 0,
@@ -239,6 +247,16 @@ impl RepositorySummary {
             changed_since_planned: Vec::new(),
             error: None,
         }
+    }
+
+    /// See [`RepositorySummary::complete`]; a repository skipped for having nothing to
+    /// sweep (no native policy) is complete.
+    pub fn is_complete(&self) -> bool {
+        self.error.is_none()
+            && self.in_use_unknown.is_none()
+            && self.cap_tripped.is_none()
+            && self.failure_count == 0
+            && !self.continued
     }
 
     /// Fills the plan's counts.

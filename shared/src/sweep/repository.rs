@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::budget::Budget;
 use super::config::{ClassCounts, PolicySource, RepositoryEntry, SweepMode};
 use super::error::AwsCallError;
 use super::executor::{self, ActionFailure, ActionSkipped};
@@ -14,6 +15,7 @@ use super::report::{
     log_action, planned_actions, protected_images, PlannedAction, PolicyKind, ProtectedImage,
     RepositorySummary, LISTED,
 };
+use super::trigger::Continuation;
 use crate::lifecycle::{
     attach_tagged_artifacts, evaluate, Action, EvaluationInput, LifecyclePolicy, Plan,
 };
@@ -31,6 +33,8 @@ pub struct RepositorySweep {
     pub protected: Vec<ProtectedImage>,
     /// The AWS call that stopped the sweep, if one did (also in `summary.error`).
     pub error: Option<AwsCallError>,
+    /// Where to carry on, when the invocation ran out of time.
+    pub continue_with: Option<Continuation>,
 }
 
 impl RepositorySweep {
@@ -42,6 +46,7 @@ impl RepositorySweep {
             actions: Vec::new(),
             protected: Vec::new(),
             error,
+            continue_with: None,
         }
     }
 }
@@ -59,15 +64,38 @@ pub struct SweepRules<'a> {
     pub tagged_artifacts: bool,
 }
 
-/// Sweeps `repository` by `rules`, as of `now`. `in_use` is what the workloads hold
-/// (see [`super::in_use`]); while it is unknown, nothing is acted on.
+/// When a sweep plans as of, and what it may spend.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepTiming<'a> {
+    /// The instant the plan is made as of (the first plan's, for a continuation).
+    pub now: DateTime<Utc>,
+    /// Set when carrying on a sweep that ran out of time: only the images listed by
+    /// then are planned (see [`super::trigger::Continuation`]).
+    pub continuing: Option<&'a Continuation>,
+    pub budget: Budget,
+}
+
+impl SweepTiming<'_> {
+    /// A fresh sweep as of `now` with no time limit.
+    pub fn unlimited(now: DateTime<Utc>) -> Self {
+        SweepTiming {
+            now,
+            continuing: None,
+            budget: Budget::unlimited(),
+        }
+    }
+}
+
+/// Sweeps `repository` by `rules`, as `timing` says. `in_use` is what the workloads
+/// hold (see [`super::in_use`]); while it is unknown, nothing is acted on.
 pub async fn sweep_repository(
     ecr: &aws_sdk_ecr::Client,
     repository: &Repository,
     rules: &SweepRules<'_>,
     in_use: &InUse,
-    now: DateTime<Utc>,
+    timing: &SweepTiming<'_>,
 ) -> RepositorySweep {
+    let now = timing.now;
     let SweepRules {
         entry,
         protected_tags,
@@ -79,12 +107,23 @@ pub async fn sweep_repository(
         PolicySource::Document(_) => (PolicyKind::Configured, mode),
     };
     let mut summary = RepositorySummary::new(&repository.name, kind, mode);
+    if timing.budget.exhausted() {
+        summary.skipped = Some("the invocation ran out of time before this repository".to_owned());
+        let mut sweep = RepositorySweep::stopped(summary, None);
+        sweep.continue_with = Some(Continuation {
+            repository_name: repository.name.clone(),
+            as_of: now,
+            listed_at: now,
+        });
+        return sweep;
+    }
     let text = match &entry.policy {
         PolicySource::Document(text) => text.clone(),
         PolicySource::Native => match registry::native_policy(ecr, &repository.name).await {
             Ok(Some(text)) => text,
             Ok(None) => {
                 summary.skipped = Some("the repository has no lifecycle policy".to_owned());
+                summary.complete = true;
                 return RepositorySweep::stopped(summary, None);
             }
             Err(err) => return failed_call(summary, err),
@@ -97,6 +136,9 @@ pub async fn sweep_repository(
             return RepositorySweep::stopped(summary, None);
         }
     };
+    let listed_at = timing
+        .continuing
+        .map_or_else(Utc::now, |first| first.listed_at);
     let mut images = match registry::describe_images(ecr, &repository.name).await {
         Ok(images) => images,
         Err(ImageListError::Call(err)) => return failed_call(summary, err),
@@ -113,6 +155,17 @@ pub async fn sweep_repository(
         Ok(indexes) => indexes,
         Err(err) => return failed_call(summary, err),
     };
+    if timing.continuing.is_some() {
+        // The first plan's world: what was pushed or restored since it listed the
+        // repository is kept, and does not count (the index links of all images stay
+        // known, so what a newer index lists stays too).
+        images.retain(|image| {
+            image
+                .pushed_at
+                .max(image.activated_at.unwrap_or(image.pushed_at))
+                <= listed_at
+        });
+    }
     for (index, why) in &indexes.unreadable {
         tracing::warn!(repository = %repository.name, index = %index, reason = %why, "image index unreadable: every image it could list is kept");
     }
@@ -173,15 +226,17 @@ pub async fn sweep_repository(
         for action in &actions {
             log_action(&repository.name, action, dry_run, outcome, None);
         }
+        summary.complete = summary.is_complete();
         return RepositorySweep {
             summary,
             plan,
             actions,
             protected,
             error: None,
+            continue_with: None,
         };
     }
-    let execution = executor::execute(ecr, &repository.name, &actions).await;
+    let execution = executor::execute(ecr, &repository.name, &actions, &timing.budget).await;
     let failed: std::collections::HashMap<&str, &ActionFailure> = execution
         .failures
         .iter()
@@ -216,12 +271,23 @@ pub async fn sweep_repository(
     summary.error = execution.error.as_ref().map(ToString::to_string);
     summary.record_failures(execution.failures);
     summary.record_changed_since_planned(execution.changed);
+    let continue_with = execution.out_of_time.then(|| Continuation {
+        repository_name: repository.name.clone(),
+        as_of: now,
+        listed_at,
+    });
+    if let Some(continuation) = &continue_with {
+        tracing::warn!(repository = %repository.name, as_of = %continuation.as_of, "out of time: the sweep continues in a new invocation");
+    }
+    summary.continued = continue_with.is_some();
+    summary.complete = summary.is_complete();
     RepositorySweep {
         summary,
         plan,
         actions,
         protected,
         error: execution.error,
+        continue_with,
     }
 }
 

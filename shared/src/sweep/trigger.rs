@@ -1,18 +1,23 @@
 //! What started a sweep: an EventBridge scheduled rule, an EventBridge Scheduler
 //! schedule (whose input arrives without any envelope), or a `Sweep Repository` event
-//! from the janitor's own bus (one repository, published by a fanned-out run).
+//! from the janitor's own bus (one repository, published by a fanned-out run, or by a
+//! sweep that ran out of time and continues where it stopped).
 
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::bus::EVENT_SOURCE;
+use crate::untrusted::excerpt;
 
 /// `detail-type` of the per-repository trigger the sweeper publishes when it fans out.
 pub const SWEEP_REPOSITORY: &str = "Sweep Repository";
 /// `detail-type` of an EventBridge scheduled rule's event.
 pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+/// `source` of an EventBridge scheduled rule's event.
+pub const SCHEDULED_SOURCE: &str = "aws.events";
 
 /// ECR's repository name pattern (2–256 characters).
 static REPOSITORY_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -29,6 +34,23 @@ pub enum SweepTrigger {
     SweepAll,
     /// Sweep one repository.
     Repository(String),
+    /// Carry on with the sweep of one repository that ran out of time.
+    Continue(Continuation),
+}
+
+/// Where a sweep that ran out of time stopped: enough to plan again exactly as it
+/// planned. The next invocation evaluates as of the same instant and only the images
+/// that were already in the repository when the first one listed it (anything pushed
+/// or restored since is kept): so it acts only on what the first plan would have acted
+/// on, never on an image the first plan kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Continuation {
+    pub repository_name: String,
+    /// The instant the first plan was made as of.
+    pub as_of: DateTime<Utc>,
+    /// When the first invocation began listing the repository.
+    pub listed_at: DateTime<Utc>,
 }
 
 /// Input that is not a sweeper trigger. It can never succeed, so it is reported and
@@ -48,6 +70,14 @@ fn reject(field: &str, message: impl Into<String>) -> TriggerError {
     }
 }
 
+/// A JSON value of the input, quoted short (see [`crate::untrusted`]).
+fn quote(value: Option<&Value>) -> String {
+    value.map_or_else(
+        || "nothing".to_owned(),
+        |value| excerpt(&value.to_string()).into_owned(),
+    )
+}
+
 /// Whether `name` is a valid ECR repository name.
 pub fn is_repository_name(name: &str) -> bool {
     (2..=256).contains(&name.len()) && REPOSITORY_NAME.is_match(name)
@@ -65,7 +95,10 @@ impl SweepTrigger {
                     "(event)",
                     "a Scheduler input must be exactly {\"sweep\": \"all\"}",
                 )),
-                _ => Err(reject("sweep", format!("expected \"all\", got {sweep}"))),
+                _ => Err(reject(
+                    "sweep",
+                    format!("expected \"all\", got {}", quote(Some(sweep))),
+                )),
             };
         }
         let detail_type = match object.get("detail-type") {
@@ -73,7 +106,7 @@ impl SweepTrigger {
             Some(other) => {
                 return Err(reject(
                     "detail-type",
-                    format!("expected a string, got {other}"),
+                    format!("expected a string, got {}", quote(Some(other))),
                 ))
             }
             None => {
@@ -84,36 +117,93 @@ impl SweepTrigger {
             }
         };
         match detail_type {
-            SCHEDULED_EVENT => Ok(SweepTrigger::Scheduled),
+            SCHEDULED_EVENT => {
+                let source = object.get("source").and_then(Value::as_str);
+                if source != Some(SCHEDULED_SOURCE) {
+                    return Err(reject(
+                        "source",
+                        format!(
+                            "expected {SCHEDULED_SOURCE:?} for {SCHEDULED_EVENT}, got {}",
+                            quote(object.get("source"))
+                        ),
+                    ));
+                }
+                match object.get("detail") {
+                    Some(Value::Object(detail)) if detail.is_empty() => Ok(SweepTrigger::Scheduled),
+                    other => Err(reject(
+                        "detail",
+                        format!("expected {{}} for {SCHEDULED_EVENT}, got {}", quote(other)),
+                    )),
+                }
+            }
             SWEEP_REPOSITORY => {
                 let source = object.get("source").and_then(Value::as_str);
                 if source != Some(EVENT_SOURCE) {
                     return Err(reject(
                         "source",
-                        format!("expected {EVENT_SOURCE:?} for {SWEEP_REPOSITORY}, got {source:?}"),
+                        format!(
+                            "expected {EVENT_SOURCE:?} for {SWEEP_REPOSITORY}, got {}",
+                            quote(object.get("source"))
+                        ),
                     ));
                 }
-                let name = object
-                    .get("detail")
-                    .and_then(|detail| detail.get("repositoryName"));
-                match name {
-                    Some(Value::String(name)) if is_repository_name(name) => {
-                        Ok(SweepTrigger::Repository(name.clone()))
+                let detail = object.get("detail");
+                let name = detail.and_then(|detail| detail.get("repositoryName"));
+                let name = match name {
+                    Some(Value::String(name)) if is_repository_name(name) => name.clone(),
+                    Some(Value::String(name)) => {
+                        return Err(reject(
+                            "detail.repositoryName",
+                            format!("{:?} is not a valid ECR repository name", excerpt(name)),
+                        ))
                     }
-                    Some(Value::String(name)) => Err(reject(
-                        "detail.repositoryName",
-                        format!("{name:?} is not a valid ECR repository name"),
-                    )),
-                    Some(other) => Err(reject(
-                        "detail.repositoryName",
-                        format!("expected a string, got {other}"),
-                    )),
-                    None => Err(reject("detail.repositoryName", "missing")),
+                    Some(other) => {
+                        return Err(reject(
+                            "detail.repositoryName",
+                            format!("expected a string, got {}", quote(Some(other))),
+                        ))
+                    }
+                    None => return Err(reject("detail.repositoryName", "missing")),
+                };
+                match detail.and_then(|detail| detail.get("continuation")) {
+                    None => Ok(SweepTrigger::Repository(name)),
+                    Some(continuation) => {
+                        let instant = |field: &str| {
+                            continuation
+                                .get(field)
+                                .and_then(Value::as_str)
+                                .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+                                .map(|instant| instant.with_timezone(&Utc))
+                                .ok_or_else(|| {
+                                    reject(
+                                        &format!("detail.continuation.{field}"),
+                                        format!(
+                                            "expected an RFC 3339 time, got {}",
+                                            quote(continuation.get(field))
+                                        ),
+                                    )
+                                })
+                        };
+                        if !continuation.is_object() {
+                            return Err(reject(
+                                "detail.continuation",
+                                format!("expected an object, got {}", quote(Some(continuation))),
+                            ));
+                        }
+                        Ok(SweepTrigger::Continue(Continuation {
+                            repository_name: name,
+                            as_of: instant("asOf")?,
+                            listed_at: instant("listedAt")?,
+                        }))
+                    }
                 }
             }
             other => Err(reject(
                 "detail-type",
-                format!("expected {SCHEDULED_EVENT:?} or {SWEEP_REPOSITORY:?}, got {other:?}"),
+                format!(
+                    "expected {SCHEDULED_EVENT:?} or {SWEEP_REPOSITORY:?}, got {:?}",
+                    excerpt(other)
+                ),
             )),
         }
     }
@@ -215,5 +305,66 @@ mod tests {
         ] {
             assert!(!is_repository_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_scheduled_event_must_come_from_the_scheduler_with_an_empty_detail() {
+        for (event, field) in [
+            (json!({"detail-type": "Scheduled Event"}), "source"),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "someone"}),
+                "source",
+            ),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
+                "detail",
+            ),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {"x": 1}}),
+                "detail",
+            ),
+        ] {
+            assert_eq!(
+                SweepTrigger::parse(&event).map_err(|err| err.field),
+                Err(field.to_owned()),
+                "{event}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_continuation_carries_the_first_plan_s_instant_and_listing_time() {
+        let event = sweep_repository(json!({"repositoryName": "team-a/api",
+            "continuation": {"asOf": "2026-01-01T00:00:00Z", "listedAt": "2026-01-01T00:00:01.500Z"}}));
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        assert_eq!(
+            SweepTrigger::parse(&event),
+            Ok(SweepTrigger::Continue(Continuation {
+                repository_name: "team-a/api".into(),
+                as_of: at("2026-01-01T00:00:00Z"),
+                listed_at: at("2026-01-01T00:00:01.500Z"),
+            }))
+        );
+        let broken =
+            sweep_repository(json!({"repositoryName": "team-a/api", "continuation": {"asOf": 3}}));
+        assert_eq!(
+            SweepTrigger::parse(&broken).map_err(|err| err.field),
+            Err("detail.continuation".to_owned())
+        );
+    }
+
+    #[test]
+    fn huge_untrusted_values_are_quoted_short() {
+        let huge = "A".repeat(250_000);
+        let err = SweepTrigger::parse(&sweep_repository(json!({"repositoryName": huge})))
+            .expect_err("invalid name");
+        assert!(err.message.len() < 300, "{} bytes", err.message.len());
+        assert!(err.message.contains("(250000 bytes)"), "{}", err.message);
+        let err = SweepTrigger::parse(&json!({"detail-type": huge})).expect_err("unknown");
+        assert!(err.message.len() < 400, "{} bytes", err.message.len());
     }
 }

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
@@ -11,8 +12,8 @@ use janitor::config::JanitorConfig;
 use janitor::lifecycle::Action;
 use janitor::sweep::trigger::is_repository_name;
 use janitor::sweep::{
-    registry, sweep_repository, PolicySource, RepositoryEntry, RepositorySweep, SweepMode,
-    SweepRules, Sweeper,
+    registry, sweep_repository, Budget, PolicySource, RepositoryEntry, RepositorySweep, SweepMode,
+    SweepRules, SweepTiming, Sweeper,
 };
 use janitor::{aws, pattern::WildcardPattern};
 use serde_json::json;
@@ -22,6 +23,9 @@ use crate::table::{self, short};
 
 /// Exit status when AWS calls fail or the sweep stops on an error.
 const SWEEP_FAILED: u8 = 1;
+/// Exit status when the sweep did not do all it planned: ECR refused actions, the
+/// safety cap tripped, what is in use is unknown, or `--max-duration` ran out.
+const SWEEP_INCOMPLETE: u8 = 3;
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -42,6 +46,10 @@ pub struct SweepArgs {
     /// age rules and minimumAgeDays would be judged by a clock that is not real.
     #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
     now: Option<DateTime<Utc>>,
+    /// Stop acting after this long (`90s`, `15m`, `1h`, or seconds): the sweep reports
+    /// what it did and exits with status 3; run it again to carry on.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    max_duration: Option<Duration>,
     /// `json` prints the summary, the actions and the protected images; `table` shows
     /// each image acted on or protected, and why.
     #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -52,6 +60,25 @@ pub struct SweepArgs {
 enum Format {
     Json,
     Table,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |at| text.split_at(at));
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("unknown unit {unit:?}: use s, m or h, e.g. 15m")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|number| *number > 0)
+        .and_then(|number| number.checked_mul(seconds_per_unit))
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("not a positive duration: {text:?} (e.g. 90s, 15m, 1h)"))
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
@@ -158,7 +185,17 @@ async fn sweep(
         mode,
         tagged_artifacts: sweeper.config.sweeper.tagged_artifacts,
     };
-    let result = sweep_repository(&sweeper.ecr, &repository, &rules, &in_use, now).await;
+    let budget = args
+        .max_duration
+        .map_or_else(Budget::unlimited, |duration| {
+            Budget::until(Instant::now() + duration, Duration::ZERO)
+        });
+    let timing = SweepTiming {
+        now,
+        continuing: None,
+        budget,
+    };
+    let result = sweep_repository(&sweeper.ecr, &repository, &rules, &in_use, &timing).await;
     let text = match args.format {
         Format::Json => {
             let output = json!({ "summary": result.summary, "actions": result.actions,
@@ -168,20 +205,30 @@ async fn sweep(
         Format::Table => sweep_table(&result),
     };
     let written = input::write_stdout(&text);
-    match (&result.summary.error, &result.summary.in_use_unknown) {
-        (Some(error), _) => {
-            eprintln!("ecr-janitor: sweep of {} stopped: {error}", repository.name);
-            ExitCode::from(SWEEP_FAILED)
-        }
-        (None, Some(why)) => {
-            eprintln!(
-                "ecr-janitor: nothing acted on in {}: {why}",
-                repository.name
-            );
-            ExitCode::from(SWEEP_FAILED)
-        }
-        (None, None) => written,
+    let summary = &result.summary;
+    if let Some(error) = &summary.error {
+        eprintln!("ecr-janitor: sweep of {} stopped: {error}", repository.name);
+        return ExitCode::from(SWEEP_FAILED);
     }
+    if !summary.complete {
+        let why = [
+            summary.in_use_unknown.clone(),
+            summary.cap_tripped.clone(),
+            (summary.failure_count > 0)
+                .then(|| format!("ECR refused {} action(s)", summary.failure_count)),
+            summary
+                .continued
+                .then(|| "--max-duration ran out: run again to carry on".to_owned()),
+        ];
+        let why: Vec<String> = why.into_iter().flatten().collect();
+        eprintln!(
+            "ecr-janitor: the sweep of {} is incomplete: {}",
+            repository.name,
+            why.join("; ")
+        );
+        return ExitCode::from(SWEEP_INCOMPLETE);
+    }
+    written
 }
 
 /// Every image the sweep acts on or protects, in digest order, with the rule or the
@@ -247,6 +294,17 @@ mod tests {
     use janitor::sweep::report::{PlannedAction, PolicyKind, ProtectedImage, RepositorySummary};
 
     #[test]
+    fn durations_take_seconds_minutes_or_hours() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["0", "m", "", "1d", "-5s", "99999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_table_shows_each_image_acted_on_or_protected_with_why() {
         let mut summary = RepositorySummary::new("app", PolicyKind::Configured, SweepMode::DryRun);
         summary.planned_expire = 1;
@@ -277,6 +335,7 @@ mod tests {
                 },
             ],
             error: None,
+            continue_with: None,
         };
         assert_eq!(
             sweep_table(&sweep),
