@@ -349,12 +349,25 @@ mod tests {
                 listed_at: at("2026-01-01T00:00:01.500Z"),
             }))
         );
-        let broken =
-            sweep_repository(json!({"repositoryName": "team-a/api", "continuation": {"asOf": 3}}));
-        assert_eq!(
-            SweepTrigger::parse(&broken).map_err(|err| err.field),
-            Err("detail.continuation".to_owned())
-        );
+        for (continuation, field) in [
+            (json!({"asOf": 3}), "detail.continuation.asOf"),
+            (
+                json!({"asOf": "2026-01-01T00:00:00Z"}),
+                "detail.continuation.listedAt",
+            ),
+            (
+                json!(["other", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"]),
+                "detail.continuation",
+            ),
+        ] {
+            let broken = sweep_repository(
+                json!({"repositoryName": "team-a/api", "continuation": continuation}),
+            );
+            assert_eq!(
+                SweepTrigger::parse(&broken).map_err(|err| err.field),
+                Err(field.to_owned())
+            );
+        }
     }
 
     #[test]

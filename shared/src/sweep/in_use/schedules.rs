@@ -65,12 +65,43 @@ async fn named_by_rules(
     Ok(named.into_iter().flatten().collect())
 }
 
-/// The name (or, without one, the ARN) of every event bus. The SDK has no paginator
-/// for `ListEventBuses`.
-async fn event_buses(events: &aws_sdk_eventbridge::Client) -> Result<Vec<String>, AwsCallError> {
-    let mut buses = Vec::new();
+/// Every item of an EventBridge list call, page by page: the SDK has no paginator for
+/// `ListEventBuses`, `ListRules` or `ListTargetsByRule`. `page` reads one page from a
+/// token and returns its items and the next token, or `None` when the resource listed
+/// from was deleted since (no items).
+async fn all_pages<T, Page>(
+    mut page: impl FnMut(Option<String>) -> Page,
+) -> Result<Vec<T>, AwsCallError>
+where
+    Page: std::future::Future<Output = Result<Option<(Vec<T>, Option<String>)>, AwsCallError>>,
+{
+    let mut items = Vec::new();
     let mut next_token = None;
     loop {
+        let Some((page_items, next)) = page(next_token).await? else {
+            return Ok(Vec::new());
+        };
+        items.extend(page_items);
+        next_token = next.filter(|token| !token.is_empty());
+        if next_token.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// Whether an EventBridge error says the bus or rule listed from no longer exists.
+fn is_gone<E, R>(err: &aws_sdk_eventbridge::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_eventbridge::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|err| err.code())
+        .is_some_and(|code| code == "ResourceNotFoundException")
+}
+
+/// The name (or, without one, the ARN) of every event bus.
+async fn event_buses(events: &aws_sdk_eventbridge::Client) -> Result<Vec<String>, AwsCallError> {
+    all_pages(|next_token| async move {
         let page = events
             .list_event_buses()
             .limit(PAGE_LIMIT)
@@ -78,19 +109,14 @@ async fn event_buses(events: &aws_sdk_eventbridge::Client) -> Result<Vec<String>
             .send()
             .await
             .map_err(|err| AwsCallError::new("ListEventBuses", &err))?;
-        buses.extend(
-            page.event_buses()
-                .iter()
-                .filter_map(|bus| bus.name().or(bus.arn()).map(str::to_owned)),
-        );
-        next_token = page
-            .next_token()
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned);
-        if next_token.is_none() {
-            return Ok(buses);
-        }
-    }
+        let buses = page
+            .event_buses()
+            .iter()
+            .filter_map(|bus| bus.name().or(bus.arn()).map(str::to_owned))
+            .collect();
+        Ok(Some((buses, page.next_token().map(str::to_owned))))
+    })
+    .await
 }
 
 /// The names of the rules on `bus` (none when the bus was deleted since it was listed).
@@ -98,9 +124,7 @@ async fn rules(
     events: &aws_sdk_eventbridge::Client,
     bus: &str,
 ) -> Result<Vec<String>, AwsCallError> {
-    let mut rules = Vec::new();
-    let mut next_token = None;
-    loop {
+    all_pages(|next_token| async move {
         let page = match events
             .list_rules()
             .event_bus_name(bus)
@@ -110,28 +134,17 @@ async fn rules(
             .await
         {
             Ok(page) => page,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|err| err.is_resource_not_found_exception()) =>
-            {
-                return Ok(Vec::new())
-            }
+            Err(err) if is_gone(&err) => return Ok(None),
             Err(err) => return Err(AwsCallError::new("ListRules", &err)),
         };
-        rules.extend(
-            page.rules()
-                .iter()
-                .filter_map(|rule| rule.name().map(str::to_owned)),
-        );
-        next_token = page
-            .next_token()
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned);
-        if next_token.is_none() {
-            return Ok(rules);
-        }
-    }
+        let rules = page
+            .rules()
+            .iter()
+            .filter_map(|rule| rule.name().map(str::to_owned))
+            .collect();
+        Ok(Some((rules, page.next_token().map(str::to_owned))))
+    })
+    .await
 }
 
 /// The targets of `rule` on `bus` (none when the rule was deleted since it was listed).
@@ -140,9 +153,7 @@ async fn targets(
     bus: &str,
     rule: &str,
 ) -> Result<Vec<Target>, AwsCallError> {
-    let mut targets = Vec::new();
-    let mut next_token = None;
-    loop {
+    all_pages(|next_token| async move {
         let page = match events
             .list_targets_by_rule()
             .event_bus_name(bus)
@@ -153,24 +164,15 @@ async fn targets(
             .await
         {
             Ok(page) => page,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|err| err.is_resource_not_found_exception()) =>
-            {
-                return Ok(Vec::new())
-            }
+            Err(err) if is_gone(&err) => return Ok(None),
             Err(err) => return Err(AwsCallError::new("ListTargetsByRule", &err)),
         };
-        targets.extend(page.targets().iter().cloned());
-        next_token = page
-            .next_token()
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned);
-        if next_token.is_none() {
-            return Ok(targets);
-        }
-    }
+        Ok(Some((
+            page.targets().to_vec(),
+            page.next_token().map(str::to_owned),
+        )))
+    })
+    .await
 }
 
 /// The task definitions the ECS targets of one rule start, as `ListTargetsByRule`
