@@ -1,4 +1,9 @@
-# Example deployment: a few repositories plus the janitor that keeps them clean.
+# Example deployment: a few repositories, a pull-through cache whose repositories ECR
+# creates itself (from a creation template), and the janitor that keeps both clean.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 module "repositories" {
   source   = "./modules/ecr-repository"
@@ -13,12 +18,44 @@ module "repositories" {
   push_principal_arns  = each.value.push_principal_arns
 }
 
+# Repositories ECR creates on pull under each prefix get their settings (immutable
+# tags, a lifecycle policy) from a creation template of the same prefix.
+module "registry" {
+  source = "./modules/ecr-registry"
+
+  pull_through_cache_rules = {
+    for prefix, cache in var.cached_registries : prefix => {
+      upstream_registry_url = cache.upstream_registry_url
+      credential_arn        = cache.credential_arn
+    }
+  }
+  repository_creation_templates = {
+    for prefix, cache in var.cached_registries : prefix => {
+      applied_for     = ["PULL_THROUGH_CACHE"]
+      description     = "Repositories cached from ${cache.upstream_registry_url}"
+      lifecycle_rules = cache.lifecycle_rules
+    }
+  }
+}
+
+locals {
+  # The janitor may read and clean the managed repositories and every repository ECR
+  # creates under a cached registry's prefix (it selects them with "PREFIX/*" globs).
+  janitor_repository_arns = concat(
+    [for repository in module.repositories : repository.arn],
+    [
+      for prefix in keys(var.cached_registries) :
+      "arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:repository/${prefix}/*"
+    ],
+  )
+}
+
 module "janitor" {
   source = "./modules/janitor"
 
   artifacts_dir       = coalesce(var.artifacts_dir, "${path.root}/../target/lambda")
   architecture        = var.architecture
-  repository_arns     = [for repository in module.repositories : repository.arn]
+  repository_arns     = local.janitor_repository_arns
   config              = var.janitor_config
   schedule_expression = var.schedule_expression
   enhanced_scanning   = var.enhanced_scanning

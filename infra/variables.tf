@@ -64,6 +64,36 @@ variable "repositories" {
   }
 }
 
+variable "cached_registries" {
+  description = <<-EOT
+    Upstream registries cached through ECR pull-through cache, keyed by ECR repository
+    prefix: upstream_registry_url, credential_arn (Secrets Manager, required for Docker Hub,
+    GHCR, GitLab), lifecycle_rules for the repositories ECR creates (shape of
+    modules/ecr-repository). The janitor is granted those repositories; select them in
+    janitor_config with an include glob "PREFIX/*".
+  EOT
+  type = map(object({
+    upstream_registry_url = string
+    credential_arn        = optional(string)
+    lifecycle_rules = optional(object({
+      keep_tagged = optional(list(object({
+        tag_prefixes = optional(list(string))
+        tag_patterns = optional(list(string))
+        keep         = number
+        description  = optional(string)
+      })), [])
+      expire_untagged_after_days = optional(number)
+      keep_any                   = optional(number)
+    }))
+  }))
+  default = {
+    "ecr-public" = {
+      upstream_registry_url = "public.ecr.aws"
+      lifecycle_rules       = { expire_untagged_after_days = 7, keep_any = 50 }
+    }
+  }
+}
+
 variable "janitor_config" {
   description = "The janitor's configuration document (see docs/infra.md)."
   type        = any
@@ -81,6 +111,10 @@ variable "janitor_config" {
           safetyCap      = { maxImages = 500, maxFraction = 0.5 }
         },
         { include = ["legacy/*"], policy = "native" },
+        # Repositories ECR created from the ecr-public pull-through cache: their lifecycle
+        # policy comes from the creation template; the janitor previews it with in-use
+        # protection.
+        { include = ["ecr-public/*"], policy = "native" },
       ]
     }
     tagRules = {

@@ -75,6 +75,9 @@ fn tfvars(artifacts_dir: &Path) -> Value {
         "config_bucket_require_tls": false,
         "enhanced_scanning": { "repository_filters": ["team-a/*"] },
         "schedule_expression": "rate(12 hours)",
+        // moto implements neither pull-through cache rules nor creation templates: the
+        // registry module's terraform test covers them (mock provider).
+        "cached_registries": {},
         "janitor_config": janitor_config(),
         "repositories": {
             "team-a/api": {
