@@ -1002,3 +1002,120 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The registry module applied against moto for what moto implements — replication and
+/// the registry policy — then planned clean and destroyed. Pull-through cache rules and
+/// repository creation templates are not implemented by moto: the module's
+/// `terraform test` covers them with a mocked provider.
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_module_applies_replication_and_the_registry_policy_against_moto() {
+    let moto = Moto::start();
+    let ecr = aws_sdk_ecr::Client::new(&moto.sdk_config().await);
+    let temp = tempfile::tempdir().expect("temp dir");
+    copy_dir(
+        &workspace_root().join("infra/modules"),
+        &temp.path().join("modules"),
+    );
+    let root = temp.path().join("registry");
+    std::fs::create_dir_all(&root).expect("root dir");
+    std::fs::write(
+        root.join("main.tf"),
+        r#"terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = ">= 5.100, < 7.0" }
+  }
+}
+
+provider "aws" {
+  region = "us-east-1"
+}
+
+module "registry" {
+  source = "../modules/ecr-registry"
+
+  replication_rules = [{
+    destinations        = [{ region = "eu-west-1" }, { region = "us-west-2", registry_id = "210987654321" }]
+    repository_prefixes = ["team-a", "shared"]
+  }]
+  replication_source_account_ids = ["111122223333"]
+}
+"#,
+    )
+    .expect("write root");
+    std::fs::write(root.join("moto_override.tf"), override_tf(&moto.endpoint()))
+        .expect("write override");
+    let caller_config =
+        std::env::var_os("TF_CLI_CONFIG_FILE").is_some_and(|path| Path::new(&path).is_file());
+    let cli_config = (!caller_config && Path::new(PLUGIN_MIRROR).is_dir()).then(|| {
+        let path = temp.path().join("terraformrc");
+        std::fs::write(&path, MIRROR_CLI_CONFIG).expect("write CLI config");
+        path
+    });
+    let terraform = Terraform {
+        dir: root,
+        cli_config,
+    };
+    terraform.run_ok(&["init", "-no-color"]);
+    terraform.run_ok(&["apply", "-auto-approve", "-no-color"]);
+
+    let registry = ecr
+        .describe_registry()
+        .send()
+        .await
+        .expect("describe registry");
+    let rules = registry
+        .replication_configuration()
+        .map(|configuration| configuration.rules().to_vec())
+        .unwrap_or_default();
+    assert_eq!(rules.len(), 1);
+    let destinations: BTreeSet<(String, String)> = rules[0]
+        .destinations()
+        .iter()
+        .map(|destination| {
+            (
+                destination.region().to_owned(),
+                destination.registry_id().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        destinations,
+        BTreeSet::from([
+            ("eu-west-1".to_owned(), ACCOUNT.to_owned()),
+            ("us-west-2".to_owned(), "210987654321".to_owned()),
+        ])
+    );
+    let filters: BTreeSet<String> = rules[0]
+        .repository_filters()
+        .iter()
+        .map(|filter| filter.filter().to_owned())
+        .collect();
+    assert_eq!(
+        filters,
+        BTreeSet::from(["shared".to_owned(), "team-a".to_owned()])
+    );
+    let policy = ecr
+        .get_registry_policy()
+        .send()
+        .await
+        .expect("registry policy");
+    let policy: Value =
+        serde_json::from_str(policy.policy_text().expect("policy text")).expect("policy JSON");
+    assert_eq!(
+        policy["Statement"][0]["Principal"]["AWS"],
+        json!(["arn:aws:iam::111122223333:root"])
+    );
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        json!(["ecr:CreateRepository", "ecr:ReplicateImage"])
+    );
+
+    let plan = terraform.run(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "a second plan must be empty:\n{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+    terraform.run_ok(&["destroy", "-auto-approve", "-no-color"]);
+}
