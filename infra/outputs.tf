@@ -27,3 +27,8 @@ output "janitor_config_s3_uri" {
   description = "Where the configuration document lives."
   value       = module.janitor.config_s3_uri
 }
+
+output "janitor_role_arns" {
+  description = "IAM role ARN of each janitor function, by function name (the lifecycle-sweeper's is the one to exclude from pull-time updates: ecr-janitor exclude-pull-times)."
+  value       = module.janitor.role_arns
+}

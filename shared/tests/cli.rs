@@ -242,3 +242,13 @@ fn preview_treats_cosign_tags_as_followers_of_their_image() {
     let counted = run(&["--no-tagged-artifacts"]);
     assert!(counted.contains("2 to expire"), "{counted}");
 }
+
+#[test]
+fn exclude_pull_times_takes_only_an_iam_role_or_user() {
+    let output = ecr_janitor(&["exclude-pull-times", "--principal-arn", "not-an-arn"]);
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "ecr-janitor: --principal-arn \"not-an-arn\" is not an IAM role or user ARN\n"
+    );
+}

@@ -18,6 +18,7 @@ pub mod in_use;
 pub mod manifests;
 pub mod pacing;
 pub mod protection;
+pub mod pull_times;
 pub mod recheck;
 pub mod reference;
 pub mod registry;

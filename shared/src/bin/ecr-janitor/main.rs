@@ -1,6 +1,7 @@
 //! `ecr-janitor`: the janitor's command line. Each subcommand lives in its own module.
 
 mod check_tag;
+mod exclude_pull_times;
 mod input;
 mod preview;
 mod sweep;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Judge one tag against the tagRules section of a janitor configuration (exit 1 on a violation).
     CheckTag(check_tag::CheckTagArgs),
+    /// Keep a principal's pulls (the sweeper's) from updating pull times in the registry.
+    ExcludePullTimes(exclude_pull_times::ExcludePullTimesArgs),
     /// Show what a lifecycle policy would do to the images of a `describe-images` export.
     Preview(preview::PreviewArgs),
     /// Sweep one repository of the registry the environment points at (dry run unless --enforce).
@@ -34,6 +37,7 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::CheckTag(args) => check_tag::run(&args),
+        Command::ExcludePullTimes(args) => exclude_pull_times::run(&args),
         Command::Preview(args) => preview::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Validate(args) => validate::run(&args),
