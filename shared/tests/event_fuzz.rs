@@ -835,48 +835,46 @@ fn valid_events_pass_the_oracles() {
 /// so the assertions about acting are exercised, not only the rejections.
 #[test]
 fn mutated_events_still_reach_every_action() {
-    {
-        let strategy = mutated_event(mutation());
-        let mut runner = TestRunner::deterministic();
-        let mut reached = BTreeSet::new();
-        for _ in 0..1_500 {
-            let event = strategy
-                .new_tree(&mut runner)
-                .expect("a mutated event")
-                .current();
-            if let Ok(Classified::Push(_)) = classify(event.clone()) {
-                reached.insert("tag-enforcer judges a push");
-            }
-            match parse(&event, fixed_now()) {
-                Ok((_, ScanEvent::BasicScan(scan))) if scanned_image(&scan).is_ok() => {
-                    reached.insert("scan-forwarder fetches a basic scan");
-                }
-                Ok((origin, ScanEvent::InspectorFinding(finding)))
-                    if finding.to_finding(&origin).is_ok() =>
-                {
-                    reached.insert("scan-forwarder forwards an Inspector finding");
-                }
-                _ => {}
-            }
-            match SweepTrigger::parse(&event) {
-                Ok(SweepTrigger::Scheduled) => reached.insert("sweeper sweeps on a schedule"),
-                Ok(SweepTrigger::Repository(_)) => reached.insert("sweeper sweeps a repository"),
-                Ok(SweepTrigger::Continue(_)) => reached.insert("sweeper continues a sweep"),
-                _ => false,
-            };
+    let strategy = mutated_event(mutation());
+    let mut runner = TestRunner::deterministic();
+    let mut reached = BTreeSet::new();
+    for _ in 0..1_500 {
+        let event = strategy
+            .new_tree(&mut runner)
+            .expect("a mutated event")
+            .current();
+        if let Ok(Classified::Push(_)) = classify(event.clone()) {
+            reached.insert("tag-enforcer judges a push");
         }
-        assert_eq!(
-            reached,
-            BTreeSet::from([
-                "tag-enforcer judges a push",
-                "scan-forwarder fetches a basic scan",
-                "scan-forwarder forwards an Inspector finding",
-                "sweeper sweeps on a schedule",
-                "sweeper sweeps a repository",
-                "sweeper continues a sweep",
-            ])
-        );
+        match parse(&event, fixed_now()) {
+            Ok((_, ScanEvent::BasicScan(scan))) if scanned_image(&scan).is_ok() => {
+                reached.insert("scan-forwarder fetches a basic scan");
+            }
+            Ok((origin, ScanEvent::InspectorFinding(finding)))
+                if finding.to_finding(&origin).is_ok() =>
+            {
+                reached.insert("scan-forwarder forwards an Inspector finding");
+            }
+            _ => {}
+        }
+        match SweepTrigger::parse(&event) {
+            Ok(SweepTrigger::Scheduled) => reached.insert("sweeper sweeps on a schedule"),
+            Ok(SweepTrigger::Repository(_)) => reached.insert("sweeper sweeps a repository"),
+            Ok(SweepTrigger::Continue(_)) => reached.insert("sweeper continues a sweep"),
+            _ => false,
+        };
     }
+    assert_eq!(
+        reached,
+        BTreeSet::from([
+            "tag-enforcer judges a push",
+            "scan-forwarder fetches a basic scan",
+            "scan-forwarder forwards an Inspector finding",
+            "sweeper sweeps on a schedule",
+            "sweeper sweeps a repository",
+            "sweeper continues a sweep",
+        ])
+    );
 }
 
 // ---- regressions: inputs once acted on that are not valid events ----
