@@ -21,6 +21,7 @@ and stops every process it started, also on Ctrl-C or failure.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import signal
@@ -55,7 +56,11 @@ def say(text: str) -> None:
 
 
 def heading(text: str) -> None:
-    say(f"\n\033[1m== {text}\033[0m")
+    # Bold on a terminal only: a log file or CI output gets no escape codes.
+    if sys.stdout.isatty():
+        say(f"\n\033[1m== {text}\033[0m")
+    else:
+        say(f"\n== {text}")
 
 
 class Processes:
@@ -142,7 +147,10 @@ def index_manifest(children: list[tuple[str, str]]) -> str:
 
 def push(ecr, repository: str, body: str, tag: str | None = None,
          media_type: str = "application/vnd.docker.distribution.manifest.v2+json") -> str:
-    args = {"repositoryName": repository, "imageManifest": body, "imageManifestMediaType": media_type}
+    # The manifest's own sha256 as its digest, as a registry computes it (moto would
+    # otherwise give layer-less manifests such as indexes one of a few random digests).
+    args = {"repositoryName": repository, "imageManifest": body, "imageManifestMediaType": media_type,
+            "imageDigest": "sha256:" + hashlib.sha256(body.encode()).hexdigest()}
     if tag:
         args["imageTag"] = tag
     digest = ecr.put_image(**args)["image"]["imageId"]["imageDigest"]
@@ -201,8 +209,15 @@ def seed(ecr, lam, iam, events, sqs, ecs, s3) -> dict:
     )
     seeded["api_children"] = [digest for digest, _ in children]
     seeded["api_in_use"] = push(ecr, "shop/api", manifest("api-1.0"), "v1.0.0")
-    for minor in range(4):
+    for minor in range(3):
         push(ecr, "shop/api", manifest(f"api-2.{minor}"), f"v2.{minor}.0")
+    # The newest release is multi-arch too: an index the policy keeps, with its children.
+    new_children = [(push(ecr, "shop/api", manifest(f"api-2.3-{arch}")), arch) for arch in ("amd64", "arm64")]
+    seeded["api_kept_index"] = push(
+        ecr, "shop/api", index_manifest(new_children), "v2.3.0",
+        media_type="application/vnd.docker.distribution.manifest.list.v2+json",
+    )
+    seeded["api_kept_children"] = [digest for digest, _ in new_children]
     role = iam.create_role(
         RoleName="demo-payments", AssumeRolePolicyDocument=json.dumps({
             "Version": "2012-10-17",
@@ -322,6 +337,9 @@ def show_sweep(result: dict) -> None:
             f" ({rules or 'nothing'}); {repo.get('plannedBytes', 0)} bytes"
             f"; protected: {protected or 'none'}"
             + (f"; SAFETY CAP: {repo['capTripped']}" if repo.get("capTripped") else "")
+            + (f"; SKIPPED: {repo['skipped']}" if repo.get("skipped") else "")
+            + ("; OUT OF TIME: continued" if repo.get("continued") else "")
+            + (f"; IN USE UNKNOWN: {repo['inUseUnknown']}" if repo.get("inUseUnknown") else "")
             + (f"; ERROR: {repo['error']}" if repo.get("error") else ""))
 
 
@@ -367,7 +385,8 @@ def run(processes: Processes, workdir: Path) -> int:
         tagged = sorted(t for tags in images.values() for t in tags)
         untagged = sum(1 for tags in images.values() if not tags)
         say(f"  {repository}: {len(images)} images; tags {', '.join(tagged)}; {untagged} untagged")
-    say("  Lambda function 'payments' runs shop/api:v1.0.0; shop/api:v0.9.0 is a multi-arch index with 2 children")
+    say("  Lambda function 'payments' runs shop/api:v1.0.0; shop/api:v0.9.0 and v2.3.0 are multi-arch"
+        " indexes with 2 children each")
     say("  ECS service shop/web-canary (desired count 0) runs shop/web:v1.1.0;"
         " a Kubernetes CronJob listed in s3://demo-in-use/k8s/prod.json runs shop/api:v2.0.0")
 
@@ -426,7 +445,13 @@ def run(processes: Processes, workdir: Path) -> int:
     inspector = json.loads((EVENTS / "inspector2-finding-ecr-package-vulnerability.json").read_text())
     inspector["account"] = ACCOUNT
     inspector["region"] = REGION
-    say("  enhanced scan (Inspector2 Finding):")
+    # About the seeded image, not the sample's own repository (which the demo has not).
+    for resource in inspector["detail"]["resources"]:
+        image = resource["details"]["awsEcrContainerImage"]
+        image.update({"repositoryName": "shop/api", "imageHash": api_digest,
+                      "imageTags": ["v1.0.0"], "registry": ACCOUNT})
+        resource["id"] = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop/api/{api_digest}"
+    say("  enhanced scan (Inspector2 Finding) of shop/api:v1.0.0:")
     show_json(invoke("scan-forwarder", inspector, lambda_port, base_env, workdir))
     findings = clients["securityhub"].get_findings()["Findings"]
     say(f"  Security Hub now holds {len(findings)} janitor finding(s):")
@@ -447,7 +472,19 @@ def run(processes: Processes, workdir: Path) -> int:
     before = {repo: tags_of(ecr, repo) for repo in ["shop/web", "shop/api"]}
 
     heading("6. Scheduled sweep, dry-run -> lifecycle-sweeper plans")
-    show_sweep(invoke("lifecycle-sweeper", scheduled, lambda_port, base_env, workdir))
+    dry_run = invoke("lifecycle-sweeper", scheduled, lambda_port, base_env, workdir)
+    show_sweep(dry_run)
+    planned = {repo["repositoryName"]: repo.get("plannedExpire", 0) for repo in dry_run.get("repositories", [])}
+    say("  the plan for shop/api, image by image (ecr-janitor sweep --format table):")
+    table = subprocess.run(
+        [str(ROOT / "target" / "debug" / "ecr-janitor"), "sweep", "--repository", "shop/api",
+         "--config", str(DEMO / "config.dry-run.json"), "--format", "table"],
+        cwd=ROOT, env={**base_env, "RUST_LOG": "warn"}, capture_output=True, text=True, timeout=120,
+    )
+    for line in table.stdout.splitlines():
+        say(f"    {line}")
+    CHECKS.expect(table.returncode == 0 and "in use by Lambda function payments" in table.stdout,
+                  "the dry-run plan names who holds each protected image")
     after = {repo: tags_of(ecr, repo) for repo in ["shop/web", "shop/api"]}
     CHECKS.expect(before == after, "the dry-run changed nothing in the registry")
     drain(clients["sqs"], seeded["queue_url"])
@@ -456,7 +493,11 @@ def run(processes: Processes, workdir: Path) -> int:
     for function in functions:
         processes.stop(function)
     start_functions(DEMO / "config.enforce.json")
-    show_sweep(invoke("lifecycle-sweeper", scheduled, lambda_port, base_env, workdir))
+    enforced = invoke("lifecycle-sweeper", scheduled, lambda_port, base_env, workdir)
+    show_sweep(enforced)
+    done = {repo["repositoryName"]: repo.get("expired", 0) for repo in enforced.get("repositories", [])}
+    CHECKS.expect(enforced.get("complete") is True and planned == done and all(planned.values()),
+                  f"the enforced sweep completed and expired exactly what the dry run planned: {done}")
     for repo in ["shop/web", "shop/api"]:
         now = tags_of(ecr, repo)
         gone = {d: t for d, t in before[repo].items() if d not in now}
@@ -470,9 +511,13 @@ def run(processes: Processes, workdir: Path) -> int:
                   "shop/api:v2.0.0, run by a Kubernetes CronJob (kubectl list in S3), was kept although rule 1 selects it")
     CHECKS.expect(seeded["web_service_image"] in tags_of(ecr, "shop/web"),
                   "shop/web:v1.1.0, run by an ECS service scaled to zero, was kept although rule 1 selects it")
-    index_kept = seeded["api_index"] in api_now
-    CHECKS.expect(not index_kept or all(child in api_now for child in seeded["api_children"]),
-                  "no child of a kept multi-arch index was deleted")
+    CHECKS.expect(seeded["api_kept_index"] in api_now
+                  and all(child in api_now for child in seeded["api_kept_children"]),
+                  "the newest multi-arch release, shop/api:v2.3.0, was kept whole: its index and both children")
+    CHECKS.expect(seeded["api_index"] not in api_now
+                  and not any(child in api_now for child in seeded["api_children"]),
+                  "the old multi-arch release, shop/api:v0.9.0, expired whole: rule 1 took its index,"
+                  " rule 2 its two untagged children")
     summaries = [e for e in drain(clients["sqs"], seeded["queue_url"]) if e["detail-type"] == "Sweep Completed"]
     CHECKS.expect(len(summaries) == 2, "one `Sweep Completed` event per swept repository on the janitor bus")
 

@@ -5,8 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-/// Time kept back at the end of an invocation for the report and the events.
+/// Time kept back at the end of an invocation for the report and the events: 20 s,
+/// or a fifth of the invocation when it is shorter than 100 s (a function left at
+/// Lambda's 3-second default timeout still acts for 2.4 s instead of never).
 pub const REPORT_MARGIN: Duration = Duration::from_secs(20);
+
+/// The longest a Lambda invocation can run.
+pub const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
 
 /// Until when a sweep may start another call that changes the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +33,20 @@ impl Budget {
     }
 
     /// The budget of a Lambda invocation whose deadline is `deadline_ms` milliseconds
-    /// since the Unix epoch (the runtime's `Lambda-Runtime-Deadline-Ms`).
+    /// since the Unix epoch (the runtime's `Lambda-Runtime-Deadline-Ms`). A deadline
+    /// already past when the invocation starts is no deadline a runtime gives (local
+    /// emulators have been seen to send the timeout itself, e.g. 600000): the budget is
+    /// then Lambda's longest invocation, 15 minutes, which no run can outlast anyway.
     pub fn lambda(deadline_ms: u64, now: std::time::SystemTime) -> Self {
         let deadline = std::time::UNIX_EPOCH + Duration::from_millis(deadline_ms);
-        let left = deadline.duration_since(now).unwrap_or_default();
-        Budget::until(Instant::now() + left, REPORT_MARGIN)
+        let left = match deadline.duration_since(now) {
+            Ok(left) if !left.is_zero() => left,
+            _ => {
+                tracing::warn!(deadline_ms, "the invocation's deadline has passed already: assuming Lambda's 15-minute maximum");
+                LAMBDA_MAX_DURATION
+            }
+        };
+        Budget::until(Instant::now() + left, REPORT_MARGIN.min(left / 5))
     }
 
     /// Whether the time to act is over.
@@ -59,7 +73,23 @@ mod tests {
                 .unwrap_or_default()
         };
         assert!(!Budget::lambda(ms(in_a_minute), now).exhausted());
-        assert!(Budget::lambda(ms(now + Duration::from_secs(19)), now).exhausted());
-        assert!(Budget::lambda(ms(now), now + Duration::from_secs(5)).exhausted());
+        // 900 s: acting stops 20 s before the deadline.
+        let long = Budget::lambda(ms(now + Duration::from_secs(900)), now);
+        assert!(!long.exhausted());
+        assert!(long
+            .act_until
+            .is_some_and(|until| until <= Instant::now() + Duration::from_secs(880)));
+        // 3 s (Lambda's default timeout): it acts for the first 2.4 s.
+        let short = Budget::lambda(ms(now + Duration::from_secs(3)), now);
+        assert!(!short.exhausted());
+        assert!(short
+            .act_until
+            .is_some_and(|until| until <= Instant::now() + Duration::from_millis(2400)));
+        // A deadline already past (an emulator's relative value): Lambda's maximum.
+        let impossible = Budget::lambda(600_000, now);
+        assert!(!impossible.exhausted());
+        assert!(impossible
+            .act_until
+            .is_some_and(|until| until > Instant::now() + Duration::from_secs(870)));
     }
 }
