@@ -461,6 +461,22 @@ pub fn image_manifest(n: u64) -> Value {
     })
 }
 
+/// Creates the IAM role `name` that Lambda functions may assume; returns its ARN.
+pub async fn create_lambda_role(sdk: &SdkConfig, name: &str) -> String {
+    let role = aws_sdk_iam::Client::new(sdk)
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("role");
+    role.role().map(|role| role.arn().to_owned()).expect("arn")
+}
+
 /// Creates an ECR repository and returns it as ECR describes it.
 pub async fn create_repository(
     ecr: &aws_sdk_ecr::Client,

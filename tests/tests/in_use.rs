@@ -23,7 +23,9 @@ use janitor::sweep::{Budget, RepositorySweep, SweepTiming, SweepTrigger, Sweeper
 use janitor_e2e::proxy::{
     Forward, LoopbackProxy, ProxyHooks, ProxyRequest, ProxyResponse, Upstream,
 };
-use janitor_e2e::{create_repository, images, push_image, Moto, ACCOUNT, REGION};
+use janitor_e2e::{
+    create_lambda_role, create_repository, images, push_image, Moto, ACCOUNT, REGION,
+};
 use serde_json::{json, Value};
 
 const REPOSITORY: &str = "app";
@@ -365,19 +367,7 @@ async fn seed() -> Seeded {
 
     // Lambda: version 1 on lambda-old with alias `live`, version 2 and $LATEST on lambda-new.
     let lambda = aws_sdk_lambda::Client::new(&sdk);
-    let iam = aws_sdk_iam::Client::new(&sdk);
-    let role = iam
-        .create_role()
-        .role_name("fn")
-        .assume_role_policy_document(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("role");
-    let role_arn = role.role().map(|role| role.arn().to_owned()).expect("arn");
+    let role_arn = create_lambda_role(&sdk, "fn").await;
     lambda
         .create_function()
         .function_name("payments")

@@ -17,8 +17,8 @@ use janitor::sweep::{
     Sweeper,
 };
 use janitor_e2e::{
-    create_event_bus, create_repository, fake_digest, images, push_image, put_image, BusCapture,
-    EcrCallLog, Moto, ACCOUNT, DOCKER_MANIFEST, REGION,
+    create_event_bus, create_lambda_role, create_repository, fake_digest, images, push_image,
+    put_image, BusCapture, EcrCallLog, Moto, ACCOUNT, DOCKER_MANIFEST, REGION,
 };
 use serde_json::{json, Value};
 
@@ -406,19 +406,7 @@ async fn images_in_use_by_ecs_tasks_and_lambda_functions_are_kept() {
         .expect("run task");
 
     // Lambda functions on dev-2 (by tag) and u1 (by digest).
-    let iam = aws_sdk_iam::Client::new(&env.sdk);
-    let role = iam
-        .create_role()
-        .role_name("fn")
-        .assume_role_policy_document(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("role");
-    let role_arn = role.role().map(|role| role.arn().to_owned()).expect("arn");
+    let role_arn = create_lambda_role(&env.sdk, "fn").await;
     let lambda = aws_sdk_lambda::Client::new(&env.sdk);
     for (name, image) in [
         ("api", format!("{uri}:dev-2")),
