@@ -18,6 +18,7 @@ use crate::pattern::WildcardPattern;
 use crate::protected_tags::ProtectedTags;
 use crate::sweep::{RepositoryEntry, SweeperConfig};
 use crate::tags::{TagRule, TagRulesConfig};
+use crate::targets::TargetsConfig;
 
 /// Inline JSON configuration.
 pub const ENV_CONFIG_JSON: &str = "JANITOR_CONFIG";
@@ -45,6 +46,10 @@ pub struct JanitorConfig {
     /// Scan finding forwarding.
     #[serde(default)]
     pub scan: ScanConfig,
+    /// The member accounts and Regions served besides the hub's own; absent, the
+    /// janitor serves only the account and Region it runs in.
+    #[serde(default)]
+    pub targets: Option<TargetsConfig>,
 }
 
 /// One problem with one field of the configuration.
@@ -151,6 +156,9 @@ impl JanitorConfig {
         self.sweeper.validate("sweeper", &mut errors);
         self.tag_rules.validate("tagRules", &mut errors);
         self.scan.validate("scan", &mut errors);
+        if let Some(targets) = &self.targets {
+            targets.validate("targets", &mut errors);
+        }
         errors
     }
 

@@ -11,4 +11,5 @@ pub mod pattern;
 pub mod protected_tags;
 pub mod sweep;
 pub mod tags;
+pub mod targets;
 pub mod untrusted;

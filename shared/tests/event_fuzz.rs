@@ -27,6 +27,7 @@ use janitor::findings::event::{parse, EventError, ScanEvent};
 use janitor::findings::FindingSource;
 use janitor::sweep::SweepTrigger;
 use janitor::tags::event::{classify, Classified, Ignored, MalformedEvent};
+use janitor::targets::Target;
 use janitor::untrusted::excerpt;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -226,6 +227,43 @@ fn check_lifecycle_sweeper(event: &Value) -> Result<(), TestCaseError> {
                 |field: &str| text(given, field).and_then(|at| at.parse::<DateTime<Utc>>().ok());
             prop_assert_eq!(time("asOf"), Some(continuation.as_of));
             prop_assert_eq!(time("listedAt"), Some(continuation.listed_at));
+            check_target_of(event, continuation.target.as_ref())?;
+        }
+        SweepTrigger::TargetRepository(request) => {
+            check_sweep_repository_event(event, &request.repository_name)?;
+            check_target_of(event, Some(&request.target))?;
+        }
+        SweepTrigger::SweepTarget(target) => {
+            prop_assert_eq!(kind_of(event), Some(("ecr-janitor", "Sweep Target")));
+            check_target_of(event, Some(&target))?;
+        }
+        SweepTrigger::GatherInUse(request) => {
+            prop_assert_eq!(kind_of(event), Some(("ecr-janitor", "Gather In Use")));
+            check_target_of(event, Some(&request.target))?;
+            prop_assert_eq!(
+                text(&event["detail"], "runId"),
+                Some(request.run_id.as_str())
+            );
+            prop_assert!(request.targets >= 1);
+        }
+    }
+    Ok(())
+}
+
+/// A trigger names a target only when its detail names a 12-digit account and a
+/// Region, and then exactly those.
+fn check_target_of(event: &Value, target: Option<&Target>) -> Result<(), TestCaseError> {
+    let detail = &event["detail"];
+    match target {
+        None => {
+            prop_assert!(detail.get("account").is_none() && detail.get("region").is_none());
+        }
+        Some(target) => {
+            prop_assert_eq!(text(detail, "account"), Some(target.account.as_str()));
+            prop_assert_eq!(text(detail, "region"), Some(target.region.as_str()));
+            prop_assert!(
+                target.account.len() == 12 && target.account.bytes().all(|b| b.is_ascii_digit())
+            );
         }
     }
     Ok(())

@@ -546,3 +546,26 @@ pub async fn push_image(
 ) -> String {
     put_image(ecr, repository, tag, &image_manifest(n), None).await
 }
+
+/// Runs a test on a thread with a large stack: in debug builds the SDK's `GetFindings`
+/// deserialiser (`ResourceDetails` has hundreds of members) overflows the 2 MB of a
+/// test thread.
+pub fn run_on_large_stack<F, Fut>(test: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let thread = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+                .block_on(test())
+        })
+        .expect("test thread");
+    if let Err(panic) = thread.join() {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -14,8 +14,8 @@ use janitor::aws::bus::EventBus;
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::findings::{Caller, ForwardReport, ScanForwarder};
 use janitor_e2e::{
-    create_repository, put_image, sample_event, workspace_root, BusCapture, Moto, ACCOUNT,
-    DOCKER_MANIFEST, REGION,
+    create_repository, put_image, run_on_large_stack, sample_event, workspace_root, BusCapture,
+    Moto, ACCOUNT, DOCKER_MANIFEST, REGION,
 };
 use serde_json::{json, Value};
 
@@ -142,29 +142,6 @@ impl Harness {
 
     fn recorded_requests(&self) -> Vec<Value> {
         self.recorder.bodies.lock().expect("recorder").clone()
-    }
-}
-
-/// Runs a test on a thread with a large stack: in debug builds the SDK's `GetFindings`
-/// deserialiser (`ResourceDetails` has hundreds of members) overflows the 2 MB of a
-/// test thread.
-fn run_on_large_stack<F, Fut>(test: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    let thread = std::thread::Builder::new()
-        .stack_size(64 * 1024 * 1024)
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime")
-                .block_on(test())
-        })
-        .expect("test thread");
-    if let Err(panic) = thread.join() {
-        std::panic::resume_unwind(panic);
     }
 }
 

@@ -85,6 +85,7 @@ impl Env {
                 BUS,
             )),
             config,
+            organization: None,
         }
     }
 

@@ -3,6 +3,8 @@
 
 use janitor::aws::bus::bus_name_from_env;
 use janitor::config::JanitorConfig;
+use janitor::sweep::in_use::snapshot_store::ENV_SNAPSHOT_S3_URI;
+use janitor::sweep::organization::Organization;
 use janitor::sweep::{Budget, Sweeper};
 use janitor::{aws, logging};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -18,7 +20,13 @@ async fn main() -> Result<(), Error> {
     // Summaries and fan-out events go to the bus: a sweeper without one could not
     // report what it did, so it does not start.
     let bus_name = bus_name_from_env().inspect_err(|err| tracing::error!(error = %err))?;
-    let sweeper = Sweeper::from_sdk_config(&sdk, config, Some(bus_name));
+    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let snapshot_uri = std::env::var(ENV_SNAPSHOT_S3_URI).ok();
+    let organization = Organization::new(&sdk, &config, &function_name, snapshot_uri.as_deref())
+        .await
+        .inspect_err(|err| tracing::error!(error = %err, "cannot reach the targets"))?;
+    let mut sweeper = Sweeper::from_sdk_config(&sdk, config, Some(bus_name));
+    sweeper.organization = organization;
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let budget = Budget::lambda(event.context.deadline, std::time::SystemTime::now());

@@ -7,6 +7,8 @@
 //! first: its imports are idempotent, so a retry after a bus failure duplicates nothing
 //! there.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -23,6 +25,8 @@ use super::security_hub::{self, FailedImport, SecurityHubError};
 use crate::aws::bus::{BusError, EventBus, FailedEvent};
 use crate::aws::error_text;
 use crate::metrics::EmfRecord;
+use crate::targets::{TargetDirectory, TargetError};
+use crate::untrusted::excerpt;
 
 /// What one invocation did; also the function's response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -85,6 +89,8 @@ pub enum ForwardError {
     SecurityHub(#[from] SecurityHubError),
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error(transparent)]
+    Targets(#[from] TargetError),
 }
 
 /// The handler with its clients and configuration.
@@ -94,6 +100,12 @@ pub struct ScanForwarder {
     ecr: aws_sdk_ecr::Client,
     security_hub: aws_sdk_securityhub::Client,
     bus: EventBus,
+    /// The targets, in an organization-wide installation: findings of a target are
+    /// read with and imported into the target's own account and Region (its Security
+    /// Hub, its `AwsAccountId` and product ARN), through its role; events from an
+    /// account and Region that is not a target are ignored. `None` uses the clients
+    /// above and the caller's account.
+    targets: Option<Arc<TargetDirectory>>,
 }
 
 impl ScanForwarder {
@@ -108,7 +120,15 @@ impl ScanForwarder {
             ecr,
             security_hub,
             bus,
+            targets: None,
         }
+    }
+
+    /// The forwarder of an organization-wide installation (see
+    /// [`ScanForwarder::targets`]).
+    pub fn with_targets(mut self, targets: Arc<TargetDirectory>) -> Self {
+        self.targets = Some(targets);
+        self
     }
 
     /// Handles one EventBridge event. `caller` is the account and Region the function
@@ -123,6 +143,29 @@ impl ScanForwarder {
             Ok(parsed) => parsed,
             Err(err) => return Ok(ForwardReport::malformed("ignored", err.to_string())),
         };
+        let (ecr, security_hub, caller) = match &self.targets {
+            None => (self.ecr.clone(), self.security_hub.clone(), caller.clone()),
+            Some(targets) => match targets.access(&origin.account, &origin.region).await? {
+                Some(access) => (
+                    targets.factory().ecr(&access).await,
+                    targets.factory().security_hub(&access).await,
+                    Caller {
+                        account_id: access.target.account.clone(),
+                        region: access.target.region.clone(),
+                    },
+                ),
+                None => {
+                    let why = format!(
+                        "account {} in {} is not a target: nothing is read or imported there",
+                        excerpt(&origin.account),
+                        excerpt(&origin.region)
+                    );
+                    tracing::warn!(reason = %why, "event ignored");
+                    return Ok(ForwardReport::skipped("ignored", why));
+                }
+            },
+        };
+        let caller = &caller;
         let (label, findings) = match kind {
             ScanEvent::InspectorFinding(detail) => match detail.to_finding(&origin) {
                 Ok(finding) => ("enhanced-finding", vec![finding]),
@@ -137,7 +180,7 @@ impl ScanForwarder {
                 }
             },
             ScanEvent::BasicScan(detail) => match scanned_image(&detail) {
-                Ok(image) => match self.fetch_basic_findings(&image, &origin).await? {
+                Ok(image) => match self.fetch_basic_findings(&ecr, &image, &origin).await? {
                     Some(findings) => ("basic-scan", findings),
                     None => {
                         return Ok(ForwardReport::skipped(
@@ -174,12 +217,26 @@ impl ScanForwarder {
                 ));
             }
         };
-        self.forward(label, findings, caller, now).await
+        self.forward_to(&security_hub, label, findings, caller, now)
+            .await
     }
 
     /// Filters, imports and publishes normalised findings.
     pub async fn forward(
         &self,
+        label: &str,
+        findings: Vec<Finding>,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<ForwardReport, ForwardError> {
+        self.forward_to(&self.security_hub, label, findings, caller, now)
+            .await
+    }
+
+    /// [`ScanForwarder::forward`], importing into `security_hub`.
+    async fn forward_to(
+        &self,
+        security_hub: &aws_sdk_securityhub::Client,
         label: &str,
         findings: Vec<Finding>,
         caller: &Caller,
@@ -208,7 +265,7 @@ impl ScanForwarder {
         let import = if to_import.is_empty() {
             security_hub::ImportReport::default()
         } else {
-            security_hub::import(&self.security_hub, caller, &to_import).await?
+            security_hub::import(security_hub, caller, &to_import).await?
         };
         let events: Vec<_> = outcome.forward.iter().map(finding_event).collect();
         let publish = self.bus.publish(&events).await?;
@@ -270,11 +327,11 @@ impl ScanForwarder {
     /// repository or scan no longer exists (retrying cannot help).
     async fn fetch_basic_findings(
         &self,
+        ecr: &aws_sdk_ecr::Client,
         image: &ScannedImage,
         origin: &EventOrigin,
     ) -> Result<Option<Vec<Finding>>, ForwardError> {
-        let mut request = self
-            .ecr
+        let mut request = ecr
             .describe_image_scan_findings()
             .repository_name(&image.repository)
             .image_id(

@@ -9,13 +9,16 @@ use serde_json::{json, Value};
 use super::budget::Budget;
 use super::config::RepositoryEntry;
 use super::error::AwsCallError;
+use super::in_use::snapshot_store::SnapshotStoreError;
 use super::in_use::{gather, InUse, InUseClients};
+use super::organization::{Organization, StageReport};
 use super::registry::{self, Repository};
 use super::report::{PolicyKind, RepositorySummary};
 use super::repository::{sweep_repository, RepositorySweep, SweepRules, SweepTiming};
-use super::trigger::{Continuation, SweepTrigger, SWEEP_REPOSITORY};
+use super::trigger::{Continuation, SweepTrigger, TriggerError, SWEEP_REPOSITORY};
 use crate::aws::bus::{BusError, BusEvent, EventBus, FailedEvent};
 use crate::config::JanitorConfig;
+use crate::targets::{Target, TargetError};
 
 /// Repositories swept at once by one invocation.
 pub const INLINE_CONCURRENCY: usize = 4;
@@ -32,6 +35,10 @@ pub enum SweepError {
     NoBus { selected: usize },
     #[error("sweep incomplete: {}", .problems.join("; "))]
     Incomplete { problems: Vec<String> },
+    #[error(transparent)]
+    Targets(#[from] TargetError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotStoreError),
 }
 
 /// What one invocation did; the handler's result.
@@ -51,6 +58,10 @@ pub struct SweepRun {
     /// [`RepositorySummary::complete`]); continuations carry on the ones that ran out
     /// of time.
     pub complete: bool,
+    /// What an organization-wide stage did (starting a run, gathering one target's
+    /// workloads, fanning out one target's repositories).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageReport>,
 }
 
 /// The sweeper with its clients and configuration.
@@ -63,6 +74,9 @@ pub struct Sweeper {
     pub bus: Option<EventBus>,
     /// The whole configuration: the `sweeper` section, and every protected-tag list.
     pub config: JanitorConfig,
+    /// The targets and the in-use snapshot, when the configuration names targets (see
+    /// [`super::organization`]); `None` serves the hub's own account and Region.
+    pub organization: Option<Organization>,
 }
 
 impl Sweeper {
@@ -78,6 +92,7 @@ impl Sweeper {
             workloads: InUseClients::new(sdk),
             bus: bus_name.map(|name| EventBus::new(aws_sdk_eventbridge::Client::new(sdk), name)),
             config,
+            organization: None,
         }
     }
 
@@ -90,7 +105,13 @@ impl Sweeper {
         now: DateTime<Utc>,
         budget: Budget,
     ) -> Result<Value, SweepError> {
-        let trigger = match SweepTrigger::parse(event) {
+        let parsed = SweepTrigger::parse(event).and_then(|trigger| match &self.organization {
+            Some(organization) => {
+                from_the_hub(event, organization.directory.hub()).map(|()| trigger)
+            }
+            None => Ok(trigger),
+        });
+        let trigger = match parsed {
             Ok(trigger) => trigger,
             Err(err) => {
                 tracing::error!(field = %err.field, message = %err.message, "rejected event");
@@ -112,13 +133,28 @@ impl Sweeper {
         now: DateTime<Utc>,
         budget: Budget,
     ) -> Result<SweepRun, SweepError> {
-        let (name, continuing) = match &trigger {
-            SweepTrigger::Repository(name) => (Some(name.as_str()), None),
-            SweepTrigger::Continue(first) => (Some(first.repository_name.as_str()), Some(first)),
+        if let Some(organization) = &self.organization {
+            return self
+                .run_organization(organization, trigger, now, budget)
+                .await;
+        }
+        let (name, continuing): (Option<String>, Option<Continuation>) = match &trigger {
+            SweepTrigger::Repository(name) => (Some(name.clone()), None),
+            SweepTrigger::Continue(first) if first.target.is_none() => {
+                (Some(first.repository_name.clone()), Some(first.clone()))
+            }
             SweepTrigger::Scheduled | SweepTrigger::SweepAll => (None, None),
+            SweepTrigger::TargetRepository(_)
+            | SweepTrigger::Continue(_)
+            | SweepTrigger::GatherInUse(_)
+            | SweepTrigger::SweepTarget(_) => {
+                let why = "the configuration names no targets: this installation serves \
+                           only its own account and Region";
+                return Ok(skipped_run(trigger.clone(), "(none)", why));
+            }
         };
-        let now = continuing.map_or(now, |first| first.as_of);
-        let selected: Vec<(Repository, &RepositoryEntry)> = match name {
+        let now = continuing.as_ref().map_or(now, |first| first.as_of);
+        let selected: Vec<(Repository, &RepositoryEntry)> = match name.as_deref() {
             Some(name) => match self.config.sweeper.entry_for(name) {
                 None => {
                     let why = "not selected by the sweeper configuration";
@@ -151,18 +187,50 @@ impl Sweeper {
         } else {
             self.images_in_use(now).await
         };
-        let sweeps: Vec<RepositorySweep> = futures::stream::iter(&selected)
+        let sweep = SelectedSweep {
+            ecr: &self.ecr,
+            target: None,
+            in_use_snapshot: None,
+            selected: &selected,
+            in_use: &in_use,
+            timing: SweepTiming {
+                now,
+                continuing: continuing.as_ref(),
+                budget,
+            },
+        };
+        self.sweep_selected(trigger, sweep).await
+    }
+
+    /// Sweeps the selected repositories of one registry, publishes their summaries and
+    /// continuations, and reports them.
+    pub(super) async fn sweep_selected(
+        &self,
+        trigger: SweepTrigger,
+        sweep: SelectedSweep<'_>,
+    ) -> Result<SweepRun, SweepError> {
+        let SelectedSweep {
+            ecr,
+            target,
+            in_use_snapshot,
+            selected,
+            in_use,
+            timing,
+        } = sweep;
+        let mut sweeps: Vec<RepositorySweep> = futures::stream::iter(selected)
             .map(|(repository, entry)| {
-                let timing = SweepTiming {
-                    now,
-                    continuing,
-                    budget,
-                };
-                self.sweep_repository(repository, entry, &in_use, timing)
+                self.sweep_repository_in(ecr, repository, entry, in_use, timing)
             })
             .buffered(INLINE_CONCURRENCY)
             .collect()
             .await;
+        for sweep in &mut sweeps {
+            sweep.summary.target = target.cloned();
+            sweep.summary.in_use_snapshot = in_use_snapshot.clone();
+            if let Some(continuation) = &mut sweep.continue_with {
+                continuation.target = target.cloned();
+            }
+        }
         let mut problems: Vec<String> = in_use.unknown().into_iter().collect();
         problems.extend(sweeps.iter().filter_map(|sweep| {
             let error = sweep.error.as_ref()?;
@@ -170,12 +238,12 @@ impl Sweeper {
         }));
         let mut events: Vec<BusEvent> = sweeps
             .iter()
-            .zip(&selected)
+            .zip(selected)
             .map(|(sweep, (repository, _))| sweep.summary.event(Some(&repository.arn)))
             .collect();
         let continuations: Vec<BusEvent> = sweeps
             .iter()
-            .zip(&selected)
+            .zip(selected)
             .filter_map(|(sweep, (repository, _))| {
                 Some(continuation_event(
                     sweep.continue_with.as_ref()?,
@@ -211,6 +279,7 @@ impl Sweeper {
             repositories: sweeps.into_iter().map(|sweep| sweep.summary).collect(),
             event_failures,
             complete,
+            stage: None,
         };
         tracing::info!(summary = %serde_json::to_string(&run).unwrap_or_default(), "sweep finished");
         if problems.is_empty() {
@@ -229,6 +298,19 @@ impl Sweeper {
         in_use: &InUse,
         timing: SweepTiming<'_>,
     ) -> RepositorySweep {
+        self.sweep_repository_in(&self.ecr, repository, entry, in_use, timing)
+            .await
+    }
+
+    /// [`Sweeper::sweep_repository`] in the registry `ecr` reaches.
+    async fn sweep_repository_in(
+        &self,
+        ecr: &aws_sdk_ecr::Client,
+        repository: &Repository,
+        entry: &RepositoryEntry,
+        in_use: &InUse,
+        timing: SweepTiming<'_>,
+    ) -> RepositorySweep {
         let protected_tags = self.config.protected_tags(&repository.name);
         let rules = SweepRules {
             entry,
@@ -236,7 +318,7 @@ impl Sweeper {
             mode: entry.effective_mode(self.config.sweeper.mode),
             tagged_artifacts: self.config.sweeper.tagged_artifacts,
         };
-        sweep_repository(&self.ecr, repository, &rules, in_use, &timing).await
+        sweep_repository(ecr, repository, &rules, in_use, &timing).await
     }
 
     /// What every source switched on says is in use (see [`super::in_use`]), as of
@@ -291,12 +373,31 @@ impl Sweeper {
             repositories: Vec::new(),
             event_failures: report.failed,
             complete: true,
+            stage: None,
         })
     }
 }
 
+/// Checks that a janitor event comes from the hub's own account. Member accounts may
+/// put events on the janitor bus (to forward their ECR events), and an event's
+/// `account` is the account that put it: a `Sweep Repository` or continuation from a
+/// member is refused, so that no member can choose what is swept or as of when.
+fn from_the_hub(event: &Value, hub: &Target) -> Result<(), TriggerError> {
+    match event.get("account").and_then(Value::as_str) {
+        Some(account) if account != hub.account => Err(TriggerError {
+            field: "account".to_owned(),
+            message: format!(
+                "janitor events are only taken from the hub's account {}, got {}",
+                hub.account,
+                crate::untrusted::excerpt(account)
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The run of a per-repository trigger whose repository is not swept.
-fn skipped_run(trigger: SweepTrigger, name: &str, why: &str) -> SweepRun {
+pub(super) fn skipped_run(trigger: SweepTrigger, name: &str, why: &str) -> SweepRun {
     tracing::warn!(repository = %name, reason = why, "repository not swept");
     let mut summary = RepositorySummary::new(name, PolicyKind::Configured, Default::default());
     summary.skipped = Some(why.to_owned());
@@ -308,17 +409,35 @@ fn skipped_run(trigger: SweepTrigger, name: &str, why: &str) -> SweepRun {
         repositories: vec![summary],
         event_failures: Vec::new(),
         complete: true,
+        stage: None,
     }
 }
 
 /// The `Sweep Repository` event that carries on a sweep that ran out of time.
 fn continuation_event(continuation: &Continuation, repository_arn: &str) -> BusEvent {
+    let mut detail = json!({
+        "repositoryName": continuation.repository_name,
+        "continuation": {"asOf": continuation.as_of, "listedAt": continuation.listed_at},
+    });
+    if let Some(target) = &continuation.target {
+        detail["account"] = json!(target.account);
+        detail["region"] = json!(target.region);
+    }
     BusEvent {
         detail_type: SWEEP_REPOSITORY.to_owned(),
-        detail: json!({
-            "repositoryName": continuation.repository_name,
-            "continuation": {"asOf": continuation.as_of, "listedAt": continuation.listed_at},
-        }),
+        detail,
         resources: vec![repository_arn.to_owned()],
     }
+}
+
+/// One registry's selected repositories, and what to sweep them with.
+pub(super) struct SelectedSweep<'a> {
+    pub ecr: &'a aws_sdk_ecr::Client,
+    /// The target whose registry it is, in an organization-wide installation.
+    pub target: Option<&'a Target>,
+    /// The in-use snapshot `in_use` came from, for the summaries.
+    pub in_use_snapshot: Option<String>,
+    pub selected: &'a [(Repository, &'a RepositoryEntry)],
+    pub in_use: &'a InUse,
+    pub timing: SweepTiming<'a>,
 }

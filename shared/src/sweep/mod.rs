@@ -16,6 +16,7 @@ pub mod executor;
 pub mod handler;
 pub mod in_use;
 pub mod manifests;
+pub mod organization;
 pub mod pacing;
 pub mod protection;
 pub mod pull_times;

@@ -12,6 +12,7 @@ use super::recheck::SeenImage;
 use crate::aws::bus::BusEvent;
 use crate::lifecycle::{Action, ImageRecord, Outcome, Plan};
 use crate::metrics::EmfRecord;
+use crate::targets::Target;
 
 /// `detail-type` of the per-repository summary event.
 pub const SWEEP_COMPLETED: &str = "Sweep Completed";
@@ -173,6 +174,14 @@ pub enum PolicyKind {
 #[serde(rename_all = "camelCase")]
 pub struct RepositorySummary {
     pub repository_name: String,
+    /// The account and Region whose registry holds the repository, in an
+    /// organization-wide installation.
+    #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
+    pub target: Option<Target>,
+    /// The in-use snapshot the repository was swept against (organization-wide):
+    /// `run RUN, version VERSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_use_snapshot: Option<String>,
     /// Whether everything the plan called for was done (or, in dry-run, planned): false
     /// when an action failed, the safety cap tripped, what is in use is unknown, a
     /// call stopped the sweep, or time ran out (see `continued`).
@@ -223,6 +232,8 @@ impl RepositorySummary {
     pub fn new(repository_name: &str, policy: PolicyKind, mode: SweepMode) -> Self {
         RepositorySummary {
             repository_name: repository_name.to_owned(),
+            target: None,
+            in_use_snapshot: None,
             complete: false,
             continued: false,
             policy,

@@ -111,6 +111,7 @@ pub async fn sweep_repository(
         summary.skipped = Some("the invocation ran out of time before this repository".to_owned());
         let mut sweep = RepositorySweep::stopped(summary, None);
         sweep.continue_with = Some(Continuation {
+            target: None,
             repository_name: repository.name.clone(),
             as_of: now,
             listed_at: now,
@@ -272,6 +273,7 @@ pub async fn sweep_repository(
     summary.record_failures(execution.failures);
     summary.record_changed_since_planned(execution.changed);
     let continue_with = execution.out_of_time.then(|| Continuation {
+        target: None,
         repository_name: repository.name.clone(),
         as_of: now,
         listed_at,

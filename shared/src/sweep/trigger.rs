@@ -10,10 +10,18 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::bus::EVENT_SOURCE;
+use crate::targets::config::{is_account_id, is_region_name};
+use crate::targets::Target;
 use crate::untrusted::excerpt;
 
 /// `detail-type` of the per-repository trigger the sweeper publishes when it fans out.
 pub const SWEEP_REPOSITORY: &str = "Sweep Repository";
+/// `detail-type` of the request to gather one target's workloads into a run's in-use
+/// snapshot (the first stage of an organization-wide run).
+pub const GATHER_IN_USE: &str = "Gather In Use";
+/// `detail-type` of the request to fan out one target's repositories (once the run's
+/// in-use snapshot is assembled).
+pub const SWEEP_TARGET: &str = "Sweep Target";
 /// `detail-type` of an EventBridge scheduled rule's event.
 pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 /// `source` of an EventBridge scheduled rule's event.
@@ -26,16 +34,42 @@ static REPOSITORY_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "type", content = "repositoryName")]
+#[serde(rename_all = "camelCase", tag = "type", content = "detail")]
 pub enum SweepTrigger {
     /// An EventBridge scheduled rule fired: sweep every configured repository.
     Scheduled,
     /// EventBridge Scheduler sent `{"sweep": "all"}`: the same as [`SweepTrigger::Scheduled`].
     SweepAll,
-    /// Sweep one repository.
+    /// Sweep one repository of the hub's own registry.
     Repository(String),
+    /// Sweep one repository of a target's registry.
+    TargetRepository(TargetRepository),
     /// Carry on with the sweep of one repository that ran out of time.
     Continue(Continuation),
+    /// Gather one target's workloads into a run's in-use snapshot.
+    GatherInUse(GatherRequest),
+    /// List one target's repositories and fan out their sweeps.
+    SweepTarget(Target),
+}
+
+/// One repository of one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetRepository {
+    #[serde(flatten)]
+    pub target: Target,
+    pub repository_name: String,
+}
+
+/// One target's part of an organization-wide run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatherRequest {
+    pub run_id: String,
+    #[serde(flatten)]
+    pub target: Target,
+    /// How many targets the run has: the parts to wait for before assembling.
+    pub targets: usize,
 }
 
 /// Where a sweep that ran out of time stopped: enough to plan again exactly as it
@@ -47,6 +81,9 @@ pub enum SweepTrigger {
 #[serde(rename_all = "camelCase")]
 pub struct Continuation {
     pub repository_name: String,
+    /// The target whose registry holds the repository; `None` for the hub's own.
+    #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
+    pub target: Option<Target>,
     /// The instant the first plan was made as of.
     pub as_of: DateTime<Utc>,
     /// When the first invocation began listing the repository.
@@ -136,77 +173,161 @@ impl SweepTrigger {
                     )),
                 }
             }
-            SWEEP_REPOSITORY => {
+            SWEEP_REPOSITORY | GATHER_IN_USE | SWEEP_TARGET => {
                 let source = object.get("source").and_then(Value::as_str);
                 if source != Some(EVENT_SOURCE) {
                     return Err(reject(
                         "source",
                         format!(
-                            "expected {EVENT_SOURCE:?} for {SWEEP_REPOSITORY}, got {}",
+                            "expected {EVENT_SOURCE:?} for {detail_type}, got {}",
                             quote(object.get("source"))
                         ),
                     ));
                 }
                 let detail = object.get("detail");
-                let name = detail.and_then(|detail| detail.get("repositoryName"));
-                let name = match name {
-                    Some(Value::String(name)) if is_repository_name(name) => name.clone(),
-                    Some(Value::String(name)) => {
-                        return Err(reject(
-                            "detail.repositoryName",
-                            format!("{:?} is not a valid ECR repository name", excerpt(name)),
-                        ))
-                    }
-                    Some(other) => {
-                        return Err(reject(
-                            "detail.repositoryName",
-                            format!("expected a string, got {}", quote(Some(other))),
-                        ))
-                    }
-                    None => return Err(reject("detail.repositoryName", "missing")),
-                };
-                match detail.and_then(|detail| detail.get("continuation")) {
-                    None => Ok(SweepTrigger::Repository(name)),
-                    Some(continuation) => {
-                        let instant = |field: &str| {
-                            continuation
-                                .get(field)
-                                .and_then(Value::as_str)
-                                .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-                                .map(|instant| instant.with_timezone(&Utc))
-                                .ok_or_else(|| {
-                                    reject(
-                                        &format!("detail.continuation.{field}"),
-                                        format!(
-                                            "expected an RFC 3339 time, got {}",
-                                            quote(continuation.get(field))
-                                        ),
-                                    )
-                                })
-                        };
-                        if !continuation.is_object() {
-                            return Err(reject(
-                                "detail.continuation",
-                                format!("expected an object, got {}", quote(Some(continuation))),
-                            ));
-                        }
-                        Ok(SweepTrigger::Continue(Continuation {
-                            repository_name: name,
-                            as_of: instant("asOf")?,
-                            listed_at: instant("listedAt")?,
-                        }))
-                    }
+                match detail_type {
+                    GATHER_IN_USE => parse_gather(detail),
+                    SWEEP_TARGET => Ok(SweepTrigger::SweepTarget(
+                        target_of(detail)?.ok_or_else(|| reject("detail.account", "missing"))?,
+                    )),
+                    _ => parse_sweep_repository(detail),
                 }
             }
             other => Err(reject(
                 "detail-type",
                 format!(
-                    "expected {SCHEDULED_EVENT:?} or {SWEEP_REPOSITORY:?}, got {:?}",
+                    "expected {SCHEDULED_EVENT:?}, {SWEEP_REPOSITORY:?}, {GATHER_IN_USE:?} or {SWEEP_TARGET:?}, got {:?}",
                     excerpt(other)
                 ),
             )),
         }
     }
+}
+
+/// The run ids this janitor writes: a UTC timestamp to the millisecond.
+fn is_run_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b".-".contains(&byte))
+}
+
+/// `detail.account` and `detail.region`, both or neither.
+fn target_of(detail: Option<&Value>) -> Result<Option<Target>, TriggerError> {
+    let field = |name: &str| detail.and_then(|detail| detail.get(name));
+    match (field("account"), field("region")) {
+        (None, None) => Ok(None),
+        (Some(Value::String(account)), Some(Value::String(region)))
+            if is_account_id(account) && is_region_name(region) =>
+        {
+            Ok(Some(Target::new(account, region)))
+        }
+        (Some(Value::String(account)), Some(_)) if is_account_id(account) => Err(reject(
+            "detail.region",
+            format!("expected a Region name, got {}", quote(field("region"))),
+        )),
+        (Some(_), Some(_)) => Err(reject(
+            "detail.account",
+            format!(
+                "expected a 12-digit account id, got {}",
+                quote(field("account"))
+            ),
+        )),
+        (Some(_), None) => Err(reject("detail.region", "missing beside detail.account")),
+        (None, Some(_)) => Err(reject("detail.account", "missing beside detail.region")),
+    }
+}
+
+fn parse_gather(detail: Option<&Value>) -> Result<SweepTrigger, TriggerError> {
+    let run_id = match detail.and_then(|detail| detail.get("runId")) {
+        Some(Value::String(run_id)) if is_run_id(run_id) => run_id.clone(),
+        other => {
+            return Err(reject(
+                "detail.runId",
+                format!("expected a run id, got {}", quote(other)),
+            ))
+        }
+    };
+    let target = target_of(detail)?.ok_or_else(|| reject("detail.account", "missing"))?;
+    let targets = match detail.and_then(|detail| detail.get("targets")) {
+        Some(Value::Number(number)) => number
+            .as_u64()
+            .filter(|&count| count >= 1)
+            .and_then(|count| usize::try_from(count).ok()),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        reject(
+            "detail.targets",
+            format!(
+                "expected a count of at least 1, got {}",
+                quote(detail.and_then(|detail| detail.get("targets")))
+            ),
+        )
+    })?;
+    Ok(SweepTrigger::GatherInUse(GatherRequest {
+        run_id,
+        target,
+        targets,
+    }))
+}
+
+fn parse_sweep_repository(detail: Option<&Value>) -> Result<SweepTrigger, TriggerError> {
+    let name = detail.and_then(|detail| detail.get("repositoryName"));
+    let name = match name {
+        Some(Value::String(name)) if is_repository_name(name) => name.clone(),
+        Some(Value::String(name)) => {
+            return Err(reject(
+                "detail.repositoryName",
+                format!("{:?} is not a valid ECR repository name", excerpt(name)),
+            ))
+        }
+        Some(other) => {
+            return Err(reject(
+                "detail.repositoryName",
+                format!("expected a string, got {}", quote(Some(other))),
+            ))
+        }
+        None => return Err(reject("detail.repositoryName", "missing")),
+    };
+    let target = target_of(detail)?;
+    let Some(continuation) = detail.and_then(|detail| detail.get("continuation")) else {
+        return Ok(match target {
+            Some(target) => SweepTrigger::TargetRepository(TargetRepository {
+                target,
+                repository_name: name,
+            }),
+            None => SweepTrigger::Repository(name),
+        });
+    };
+    if !continuation.is_object() {
+        return Err(reject(
+            "detail.continuation",
+            format!("expected an object, got {}", quote(Some(continuation))),
+        ));
+    }
+    let instant = |field: &str| {
+        continuation
+            .get(field)
+            .and_then(Value::as_str)
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|instant| instant.with_timezone(&Utc))
+            .ok_or_else(|| {
+                reject(
+                    &format!("detail.continuation.{field}"),
+                    format!(
+                        "expected an RFC 3339 time, got {}",
+                        quote(continuation.get(field))
+                    ),
+                )
+            })
+    };
+    Ok(SweepTrigger::Continue(Continuation {
+        repository_name: name,
+        target,
+        as_of: instant("asOf")?,
+        listed_at: instant("listedAt")?,
+    }))
 }
 
 #[cfg(test)]
@@ -345,6 +466,7 @@ mod tests {
             SweepTrigger::parse(&event),
             Ok(SweepTrigger::Continue(Continuation {
                 repository_name: "team-a/api".into(),
+                target: None,
                 as_of: at("2026-01-01T00:00:00Z"),
                 listed_at: at("2026-01-01T00:00:01.500Z"),
             }))

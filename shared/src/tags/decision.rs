@@ -61,6 +61,12 @@ pub struct ViolationRecord {
 pub enum Decision {
     /// The event needs no action.
     Ignored(Ignored),
+    /// An organization-wide installation got a push from an account and Region it does
+    /// not serve: it never acts there.
+    NotATarget {
+        account: String,
+        region: String,
+    },
     /// The event can never be processed; acknowledged so Lambda does not retry it.
     Malformed {
         error: String,

@@ -4,6 +4,8 @@
 //! Errors are returned only for transient AWS failures (so Lambda retries the
 //! event); events that can never succeed are acknowledged with a log line.
 
+use std::sync::Arc;
+
 use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageError;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier};
@@ -16,6 +18,8 @@ use super::verdict::Violation;
 use crate::aws::bus::{BusError, BusEvent, EventBus};
 use crate::aws::error_text;
 use crate::config::JanitorConfig;
+use crate::targets::{TargetDirectory, TargetError};
+use crate::untrusted::excerpt;
 
 /// A failure worth retrying the whole event for.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +45,8 @@ pub enum EnforcerError {
     EventRejected { code: String, message: String },
     #[error("cannot encode the {TAG_RULE_VIOLATION} event: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error(transparent)]
+    Targets(#[from] TargetError),
 }
 
 /// The image as `DescribeImages` reports it.
@@ -85,11 +91,27 @@ pub struct TagEnforcer {
     ecr: aws_sdk_ecr::Client,
     bus: EventBus,
     config: JanitorConfig,
+    /// The targets, in an organization-wide installation: a push is acted on in its
+    /// event's account and Region through the target's role, and a push from an
+    /// account and Region that is not a target is ignored. `None` acts with `ecr` on
+    /// the events the installation's own rules deliver.
+    targets: Option<Arc<TargetDirectory>>,
 }
 
 impl TagEnforcer {
     pub fn new(ecr: aws_sdk_ecr::Client, bus: EventBus, config: JanitorConfig) -> Self {
-        TagEnforcer { ecr, bus, config }
+        TagEnforcer {
+            ecr,
+            bus,
+            config,
+            targets: None,
+        }
+    }
+
+    /// The enforcer of an organization-wide installation (see [`TagEnforcer::targets`]).
+    pub fn with_targets(mut self, targets: Arc<TargetDirectory>) -> Self {
+        self.targets = Some(targets);
+        self
     }
 
     /// Handles one event as the Lambda receives it.
@@ -100,6 +122,14 @@ impl TagEnforcer {
     }
 
     async fn decide(&self, payload: serde_json::Value) -> Result<Decision, EnforcerError> {
+        let origin = |field: &str| {
+            payload
+                .get(field)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (account, region) = (origin("account"), origin("region"));
         let push = match classify(payload) {
             Err(err) => {
                 tracing::error!(error = %err, "malformed event acknowledged without retry");
@@ -112,6 +142,24 @@ impl TagEnforcer {
                 return Ok(Decision::Ignored(reason));
             }
             Ok(Classified::Push(push)) => push,
+        };
+        let ecr = match &self.targets {
+            None => self.ecr.clone(),
+            Some(targets) => match targets.access(&account, &region).await? {
+                Some(access) => targets.factory().ecr(&access).await,
+                None => {
+                    tracing::warn!(
+                        account = %excerpt(&account),
+                        region = %excerpt(&region),
+                        repository = %push.repository_name,
+                        "push from an account and Region that is not a target: ignored"
+                    );
+                    return Ok(Decision::NotATarget {
+                        account: excerpt(&account).into_owned(),
+                        region: excerpt(&region).into_owned(),
+                    });
+                }
+            },
         };
         let verdict = self
             .config
@@ -132,7 +180,7 @@ impl TagEnforcer {
                 verdict,
             });
         };
-        let (action_taken, note) = self.enforce(&push, &violation).await?;
+        let (action_taken, note) = self.enforce(&ecr, &push, &violation).await?;
         let record = ViolationRecord {
             repository_name: push.repository_name,
             image_digest: push.image_digest,
@@ -159,6 +207,7 @@ impl TagEnforcer {
     /// Carries out the safe step for a violation (see `plan`).
     async fn enforce(
         &self,
+        ecr: &aws_sdk_ecr::Client,
         push: &TaggedPush,
         violation: &Violation,
     ) -> Result<(ActionTaken, Option<String>), EnforcerError> {
@@ -167,7 +216,7 @@ impl TagEnforcer {
         } else {
             let rules = &self.config.tag_rules;
             let protected = self.config.protected_tags(&push.repository_name);
-            match self.lookup(push).await? {
+            match self.lookup(ecr, push).await? {
                 Lookup::Rejected(message) => return Ok((ActionTaken::Failed, Some(message))),
                 Lookup::Gone => plan_step(
                     rules,
@@ -196,21 +245,26 @@ impl TagEnforcer {
                     .image_tag(&push.image_tag)
                     .image_digest(&push.image_digest)
                     .build();
-                self.remove(push, image, ActionTaken::Untagged, note).await
+                self.remove(ecr, push, image, ActionTaken::Untagged, note)
+                    .await
             }
             Step::Delete => {
                 let image = ImageIdentifier::builder()
                     .image_digest(&push.image_digest)
                     .build();
-                self.remove(push, image, ActionTaken::Deleted, None).await
+                self.remove(ecr, push, image, ActionTaken::Deleted, None)
+                    .await
             }
         }
     }
 
     /// The pushed image's current tags.
-    async fn lookup(&self, push: &TaggedPush) -> Result<Lookup, EnforcerError> {
-        let result = self
-            .ecr
+    async fn lookup(
+        &self,
+        ecr: &aws_sdk_ecr::Client,
+        push: &TaggedPush,
+    ) -> Result<Lookup, EnforcerError> {
+        let result = ecr
             .describe_images()
             .repository_name(&push.repository_name)
             .image_ids(
@@ -248,6 +302,7 @@ impl TagEnforcer {
     /// Deletes one image id (a tag or a digest) and reads the per-item outcome.
     async fn remove(
         &self,
+        ecr: &aws_sdk_ecr::Client,
         push: &TaggedPush,
         image: ImageIdentifier,
         done: ActionTaken,
@@ -257,8 +312,7 @@ impl TagEnforcer {
             .image_tag()
             .map(|tag| format!("tag {tag}"))
             .unwrap_or_else(|| format!("image {}", push.image_digest));
-        let result = self
-            .ecr
+        let result = ecr
             .batch_delete_image()
             .repository_name(&push.repository_name)
             .image_ids(image)

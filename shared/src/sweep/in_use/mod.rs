@@ -23,9 +23,11 @@ pub mod external_lists;
 pub mod lambda;
 pub mod matching;
 pub mod schedules;
+pub mod snapshot;
+pub mod snapshot_store;
 pub mod task_definitions;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use config::InUseConfig;
 pub use matching::protect_in_use;
@@ -58,7 +60,7 @@ impl ImageUse {
 }
 
 /// A source whose uses are unknown, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceFailure {
     /// The source, e.g. `ECS services` or `list s3://bucket/prefix/`.
@@ -89,6 +91,13 @@ impl InUse {
                 });
             }
         }
+    }
+
+    /// Adds what other sources said.
+    pub fn extend(&mut self, other: InUse) {
+        self.uses.extend(other.uses);
+        self.failed.extend(other.failed);
+        self.off.extend(other.off);
     }
 
     /// Why nothing may be acted on, when a source failed.
@@ -136,6 +145,17 @@ pub async fn gather(
     config: &InUseConfig,
     now: chrono::DateTime<chrono::Utc>,
 ) -> InUse {
+    let (mut in_use, lists) = futures::join!(
+        gather_workloads(clients, config),
+        gather_lists(&clients.s3, config, now)
+    );
+    in_use.extend(lists);
+    in_use
+}
+
+/// Reads the workloads of the account and Region `clients` reach: every AWS source the
+/// configuration switches on (external lists aside).
+pub async fn gather_workloads(clients: &InUseClients, config: &InUseConfig) -> InUse {
     let revisions = config.task_definition_revisions;
     let (tasks, services, task_definitions, schedules, batch, lambda) = futures::join!(
         switch(config.ecs_tasks, ecs_tasks::images(&clients.ecs)),
@@ -165,18 +185,28 @@ pub async fn gather(
             None => in_use.off.push(source.to_owned()),
         }
     }
+    for source in &in_use.off {
+        tracing::warn!(source, "in-use source switched off in the configuration");
+    }
+    in_use
+}
+
+/// Reads the external lists of the configuration, as of `now` (their age).
+pub async fn gather_lists(
+    s3: &aws_sdk_s3::Client,
+    config: &InUseConfig,
+    now: chrono::DateTime<chrono::Utc>,
+) -> InUse {
     let lists = futures::future::join_all(
         config
             .external_lists
             .iter()
-            .map(|list| external_lists::images(&clients.s3, list, now)),
+            .map(|list| external_lists::images(s3, list, now)),
     )
     .await;
+    let mut in_use = InUse::default();
     for (list, outcome) in config.external_lists.iter().zip(lists) {
         in_use.record(&format!("list {}", list.s3_uri), outcome);
-    }
-    for source in &in_use.off {
-        tracing::warn!(source, "in-use source switched off in the configuration");
     }
     in_use
 }
