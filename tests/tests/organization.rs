@@ -16,16 +16,17 @@ use chrono::{Duration, Utc};
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::findings::{Caller, ScanForwarder};
 use janitor::sweep::organization::Organization;
+use janitor::sweep::run_cost::{RunCost, RunShape};
 use janitor::sweep::{Budget, Sweeper};
 use janitor::tags::TagEnforcer;
 use janitor::targets::TargetDirectory;
-use janitor_e2e::proxy::{Forward, LoopbackProxy, ProxyResponse};
+use janitor_e2e::proxy::{Forward, LoopbackProxy, ProxyRequest, ProxyResponse};
 use janitor_e2e::{
     create_event_bus, create_lambda_role, create_repository, images, push_image,
     run_on_large_stack, sample_event, test_sdk_config, BusCapture, Moto, ACCOUNT,
 };
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const BUS: &str = "janitor";
 const A: &str = "111111111111";
@@ -181,15 +182,79 @@ struct Organization3 {
     proxy: LoopbackProxy,
     hub: SdkConfig,
     bus: BusCapture,
+    calls: Calls,
+}
+
+/// The calls the hub's clients made, by name: the operation of JSON-protocol calls,
+/// the `Action` of query-protocol ones (STS), `S3 PUT|GET|LIST` for the snapshot
+/// bucket, `METHOD path` otherwise.
+#[derive(Clone, Default)]
+struct Calls(Arc<Mutex<Vec<String>>>);
+
+impl Calls {
+    fn record(&self, request: &ProxyRequest) {
+        let body = String::from_utf8_lossy(&request.body);
+        let action = body
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+            .map(str::to_owned);
+        let name = match (request.operation(), action) {
+            (Some(operation), _) => operation.to_owned(),
+            (None, Some(action)) => action,
+            (None, None) if request.path.starts_with(&format!("/{SNAPSHOTS}")) => {
+                match (
+                    request.method.as_str(),
+                    request.path.contains("list-type=2"),
+                ) {
+                    ("GET", true) => "S3 LIST".to_owned(),
+                    (method, _) => format!("S3 {method}"),
+                }
+            }
+            (None, None) => format!("{} {}", request.method, request.path),
+        };
+        self.0.lock().expect("calls").push(name);
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.0
+            .lock()
+            .expect("calls")
+            .iter()
+            .filter(|call| *call == name)
+            .count()
+    }
+
+    fn clear(&self) {
+        self.0.lock().expect("calls").clear();
+    }
+
+    /// The counts the run formula predicts, as this run made them.
+    fn cost(&self) -> RunCost {
+        RunCost {
+            invocations: 0,
+            put_events: self.count("PutEvents"),
+            list_accounts: self.count("ListAccounts"),
+            assume_role: self.count("AssumeRole"),
+            get_caller_identity: self.count("GetCallerIdentity"),
+            s3_put_object: self.count("S3 PUT"),
+            s3_list_objects: self.count("S3 LIST"),
+            s3_get_object: self.count("S3 GET"),
+            describe_repositories: self.count("DescribeRepositories"),
+        }
+    }
 }
 
 async fn start() -> Organization3 {
     let moto = Moto::start();
     let hub = test_sdk_config(&moto.endpoint()).await;
-    // The hub's calls go through a proxy that denies every AssumeRole into E.
+    // The hub's calls go through a proxy that records them and denies every
+    // AssumeRole into E.
+    let calls = Calls::default();
+    let recorder = calls.clone();
     let proxy = LoopbackProxy::start(
         moto.port(),
-        janitor_e2e::proxy::on_request(|request, _| {
+        janitor_e2e::proxy::on_request(move |request, _| {
+            recorder.record(&request);
             let body = String::from_utf8_lossy(&request.body);
             if body.contains("Action=AssumeRole") && body.contains(E) {
                 return Forward::Respond(ProxyResponse {
@@ -231,6 +296,7 @@ async fn start() -> Organization3 {
         proxy,
         hub,
         bus,
+        calls,
     }
 }
 
@@ -306,6 +372,7 @@ async fn workloads_in_other_accounts_protect_the_central_registry() {
     let org = start().await;
     let sweeper = org.sweeper(config(json!([]))).await;
     let now = Utc::now();
+    org.calls.clear();
 
     // 1. The schedule starts a run: one Gather In Use per target, the hub included.
     sweeper
@@ -359,6 +426,22 @@ async fn workloads_in_other_accounts_protect_the_central_registry() {
         .collect::<Vec<_>>()
     );
 
+    let fanned_out = org.calls.cost();
+
+    // Members may put events on the janitor bus (to forward theirs), so a janitor
+    // event is only taken from the hub's account: a forged continuation from D, as of
+    // a year from now, is rejected.
+    let mut forged = sweeps[0].clone();
+    forged["account"] = json!(D);
+    forged["detail"]["continuation"] =
+        json!({"asOf": "2027-12-03T00:00:00Z", "listedAt": "2027-12-03T00:00:00Z"});
+    let rejected = sweeper
+        .handle_event(&forged, now, Budget::unlimited())
+        .await
+        .expect("rejected, not failed");
+    assert_eq!(rejected["rejected"]["field"], "account", "{rejected}");
+    assert_eq!(org.calls.cost(), fanned_out);
+
     // A sweep later than the snapshot's maximum age acts on nothing and says why.
     let late = now + Duration::minutes(61);
     let (_, results) = org
@@ -373,6 +456,7 @@ async fn workloads_in_other_accounts_protect_the_central_registry() {
         tags(&["v1", "v2", "v3"])
     );
     let _ = org.bus.events(1).await;
+    org.calls.clear();
 
     // 4. Each repository is swept against the snapshot: v1 stays in each Region for
     // the workload in B or C that holds it, v2 expires, v3 is the newest.

@@ -25,6 +25,7 @@ pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod repository;
+pub mod run_cost;
 pub mod trigger;
 
 pub use budget::Budget;

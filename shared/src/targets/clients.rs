@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
-use aws_sdk_sts::config::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_sts::config::SharedCredentialsProvider;
 
 use super::{Target, TargetAccess};
 use crate::sweep::in_use::InUseClients;
@@ -126,18 +126,16 @@ impl ClientFactory {
             .cloned()
     }
 
-    /// Whether the target can be reached at all: its credentials resolve (the role is
-    /// assumed). `Err` says why not, in one line.
+    /// Whether the target can be reached at all: `GetCallerIdentity` as the target's
+    /// role (the role is assumed then, once, and its credentials cached for the
+    /// target's other clients). `Err` says why not, in one line.
     pub async fn check(&self, access: &TargetAccess) -> Result<(), String> {
         let Some(role_arn) = self.role_arn(access) else {
             return Ok(());
         };
-        let config = self.sdk_config(access).await;
-        let Some(provider) = config.credentials_provider() else {
-            return Err(format!("no credentials to assume {role_arn}"));
-        };
-        provider
-            .provide_credentials()
+        aws_sdk_sts::Client::new(&self.sdk_config(access).await)
+            .get_caller_identity()
+            .send()
             .await
             .map(|_| ())
             .map_err(|err| format!("cannot assume {role_arn}: {}", crate::aws::error_text(&err)))
