@@ -488,6 +488,27 @@ async fn workloads_in_other_accounts_protect_the_central_registry() {
         tags_left(&org.hub, D, EAST).await,
         tags(&["v1", "v2", "v3"])
     );
+
+    // The run cost what the formula says: 5 targets (the hub and 4 reached through a
+    // role), A's two Regions with one repository each.
+    let swept = org.calls.cost();
+    let made = RunCost {
+        invocations: 1 + gathers.len() + targets.len() + results.len(),
+        put_events: fanned_out.put_events + swept.put_events,
+        list_accounts: fanned_out.list_accounts + swept.list_accounts,
+        assume_role: fanned_out.assume_role + swept.assume_role,
+        get_caller_identity: fanned_out.get_caller_identity + swept.get_caller_identity,
+        s3_put_object: fanned_out.s3_put_object + swept.s3_put_object,
+        s3_list_objects: fanned_out.s3_list_objects + swept.s3_list_objects,
+        s3_get_object: fanned_out.s3_get_object + swept.s3_get_object,
+        describe_repositories: fanned_out.describe_repositories + swept.describe_repositories,
+    };
+    let shape = RunShape {
+        organization_accounts: None,
+        member_targets: 4,
+        repositories: vec![(0, 0), (1, 1), (1, 1), (0, 0), (0, 0)],
+    };
+    assert_eq!(made, shape.cost());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -638,4 +659,75 @@ async fn member_events() {
         .await
         .expect("findings");
     assert!(hub_findings.findings().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_discovery_serves_active_accounts_that_are_not_excluded() {
+    let moto = Moto::start();
+    let hub = test_sdk_config(&moto.endpoint()).await;
+    let organizations = aws_sdk_organizations::Client::new(&hub);
+    organizations
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("organization");
+    let mut created = Vec::new();
+    for name in ["kept", "excluded", "closed"] {
+        let status = organizations
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .expect("account");
+        created.push(
+            status
+                .create_account_status()
+                .and_then(|status| status.account_id())
+                .expect("account id")
+                .to_owned(),
+        );
+    }
+    organizations
+        .close_account()
+        .account_id(&created[2])
+        .send()
+        .await
+        .expect("close");
+    let targets =
+        json!({"organization": {"regions": [EAST, WEST], "excludeAccounts": [created[1]]}});
+    let config = JanitorConfig::from_json(
+        &json!({"targets": targets}).to_string(),
+        ConfigSource::Inline,
+    )
+    .expect("valid");
+    let directory =
+        TargetDirectory::for_installation(&hub, config.targets.as_ref(), "lifecycle-sweeper")
+            .await
+            .expect("directory")
+            .expect("targets");
+    let served: Vec<String> = directory
+        .all()
+        .await
+        .expect("listed")
+        .iter()
+        .map(|access| {
+            format!(
+                "{} {}",
+                access.target,
+                access.role_name.as_deref().unwrap_or("(hub)")
+            )
+        })
+        .collect();
+    // The organization's management account is the hub itself: its own credentials.
+    assert_eq!(
+        served,
+        [
+            format!("{ACCOUNT}/{EAST} (hub)"),
+            format!("{ACCOUNT}/{WEST} (hub)"),
+            format!("{}/{EAST} ecr-janitor-member", created[0]),
+            format!("{}/{WEST} ecr-janitor-member", created[0]),
+        ]
+    );
 }
