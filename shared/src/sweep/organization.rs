@@ -43,6 +43,7 @@ use super::trigger::{
 use crate::aws::bus::{BusEvent, EventBus};
 use crate::config::JanitorConfig;
 use crate::targets::clients::partition;
+use crate::targets::config::DEFAULT_SNAPSHOT_MAX_AGE_MINUTES;
 use crate::targets::{Target, TargetAccess, TargetDirectory, TargetError};
 
 /// The targets and the store of the in-use snapshot.
@@ -171,36 +172,31 @@ impl Sweeper {
                 self.fan_out_target(organization, trigger, &target).await
             }
             SweepTrigger::Repository(name) => {
-                let name = name.clone();
-                self.sweep_target_repository(organization, trigger, &hub, &name, None, now, budget)
+                let request = RepositoryRequest {
+                    target: hub,
+                    name: name.clone(),
+                    continuing: None,
+                };
+                self.sweep_target_repository(organization, trigger, &request, now, budget)
                     .await
             }
-            SweepTrigger::TargetRepository(request) => {
-                let request = request.clone();
-                self.sweep_target_repository(
-                    organization,
-                    trigger,
-                    &request.target,
-                    &request.repository_name,
-                    None,
-                    now,
-                    budget,
-                )
-                .await
+            SweepTrigger::TargetRepository(repository) => {
+                let request = RepositoryRequest {
+                    target: repository.target.clone(),
+                    name: repository.repository_name.clone(),
+                    continuing: None,
+                };
+                self.sweep_target_repository(organization, trigger, &request, now, budget)
+                    .await
             }
             SweepTrigger::Continue(first) => {
-                let first = first.clone();
-                let target = first.target.clone().unwrap_or(hub);
-                self.sweep_target_repository(
-                    organization,
-                    trigger,
-                    &target,
-                    &first.repository_name,
-                    Some(&first),
-                    now,
-                    budget,
-                )
-                .await
+                let request = RepositoryRequest {
+                    target: first.target.clone().unwrap_or(hub),
+                    name: first.repository_name.clone(),
+                    continuing: Some(first.clone()),
+                };
+                self.sweep_target_repository(organization, trigger, &request, now, budget)
+                    .await
             }
         }
     }
@@ -413,17 +409,20 @@ impl Sweeper {
     }
 
     /// Stage 4: one repository of one target, against the snapshot.
-    #[allow(clippy::too_many_arguments)]
     async fn sweep_target_repository(
         &self,
         organization: &Organization,
         trigger: SweepTrigger,
-        target: &Target,
-        name: &str,
-        continuing: Option<&Continuation>,
+        request: &RepositoryRequest,
         now: DateTime<Utc>,
         budget: Budget,
     ) -> Result<SweepRun, SweepError> {
+        let RepositoryRequest {
+            target,
+            name,
+            continuing,
+        } = request;
+        let (name, continuing) = (name.as_str(), continuing.as_ref());
         let Some(access) = organization
             .directory
             .access(&target.account, &target.region)
@@ -468,10 +467,12 @@ impl Sweeper {
                 )
                 .await;
         };
-        let max_age = organization.directory.config().map_or(
-            super::super::targets::config::DEFAULT_SNAPSHOT_MAX_AGE_MINUTES,
-            |targets| targets.snapshot_max_age_minutes,
-        );
+        let max_age = organization
+            .directory
+            .config()
+            .map_or(DEFAULT_SNAPSHOT_MAX_AGE_MINUTES, |targets| {
+                targets.snapshot_max_age_minutes
+            });
         // The snapshot's age is judged by the real clock, also when a continuation
         // plans as of its first plan's instant.
         if let Some(why) = stored
@@ -527,6 +528,13 @@ impl Sweeper {
         self.publish_all(&events).await?;
         Ok(run)
     }
+}
+
+/// One repository of one target to sweep, or to carry on sweeping.
+struct RepositoryRequest {
+    target: Target,
+    name: String,
+    continuing: Option<Continuation>,
 }
 
 /// The run of a stage that swept nothing itself.
