@@ -35,6 +35,7 @@ use super::handler::{skipped_run, SelectedSweep, SweepError, SweepRun, Sweeper};
 use super::in_use::snapshot::{assemble, SnapshotReader, TargetPart};
 use super::in_use::snapshot_store::{RunManifest, SnapshotStore, SnapshotStoreError};
 use super::in_use::{gather_lists, gather_workloads, InUseConfig};
+use super::reference::EcrRepository;
 use super::registry::{self, Repository};
 use super::repository::SweepTiming;
 use super::trigger::{
@@ -282,11 +283,7 @@ impl Sweeper {
     ) -> Result<SweepRun, SweepError> {
         let target = &request.target;
         let mut report = StageReport::new(Some(&request.run_id), request.targets, Some(target));
-        let part = match organization
-            .directory
-            .access(&target.account, &target.region)
-            .await?
-        {
+        let part = match organization.directory.reach(target) {
             // A target that left the configuration since the run started: its part
             // says so, and the run's sweeps are skipped rather than swept without it.
             None => TargetPart::unreachable(target, now, "no longer a target".to_owned()),
@@ -309,8 +306,10 @@ impl Sweeper {
         }
         let manifest = store.manifest(&request.run_id).await?;
         let parts = store.parts(&manifest).await?;
-        let body = assemble(&request.run_id, &parts).unwrap_or_default();
-        report.snapshot_version = store.put_snapshot(body).await?;
+        let Some(snapshot) = assemble(&request.run_id, &parts) else {
+            return Ok(stage_run(trigger, 0, report));
+        };
+        report.snapshot_version = store.put_snapshot(snapshot).await?;
         report.assembled = true;
         tracing::info!(
             run_id = %request.run_id,
@@ -364,11 +363,7 @@ impl Sweeper {
         target: &Target,
     ) -> Result<SweepRun, SweepError> {
         let mut report = StageReport::new(None, 1, Some(target));
-        let Some(access) = organization
-            .directory
-            .access(&target.account, &target.region)
-            .await?
-        else {
+        let Some(access) = organization.directory.reach(target) else {
             report.unreachable = Some("not a target".to_owned());
             tracing::warn!(target = %target, "Sweep Target for an account and Region that is not a target: ignored");
             return Ok(stage_run(trigger, 0, report));
@@ -423,11 +418,7 @@ impl Sweeper {
             continuing,
         } = request;
         let (name, continuing) = (name.as_str(), continuing.as_ref());
-        let Some(access) = organization
-            .directory
-            .access(&target.account, &target.region)
-            .await?
-        else {
+        let Some(access) = organization.directory.reach(target) else {
             return self
                 .skipped_in_target(
                     trigger,
@@ -453,9 +444,16 @@ impl Sweeper {
                 .skipped_in_target(trigger, target, name, "the repository does not exist")
                 .await;
         };
+        let Ok(named) = EcrRepository::from_uri(&repository.uri) else {
+            let why = format!(
+                "the repository URI {} is not understood: no use can be matched to it",
+                repository.uri
+            );
+            return self.skipped_in_target(trigger, target, name, &why).await;
+        };
         let stored = organization
             .snapshots
-            .read_snapshot(SnapshotReader::new(&repository.uri))
+            .read_snapshot(SnapshotReader::new(named))
             .await?;
         let Some(stored) = stored else {
             return self

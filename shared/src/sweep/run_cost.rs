@@ -23,6 +23,10 @@ pub struct RunShape {
     pub member_targets: usize,
     /// Per target: repositories listed, and of them selected by the configuration.
     pub repositories: Vec<(usize, usize)>,
+    /// Registries of targets that some workload names: the snapshot's shards.
+    pub shards: usize,
+    /// Repository sweeps whose registry has a shard (they read it).
+    pub sweeps_reading_a_shard: usize,
 }
 
 /// Invocations and calls of one run (each repository's own sweep aside).
@@ -82,11 +86,13 @@ impl RunShape {
                 .map_or(0, |accounts| pages(accounts, ACCOUNTS_PER_PAGE)),
             assume_role: self.member_targets,
             get_caller_identity: 2 * self.member_targets,
-            // manifest + one part per target + the assembly claim + the snapshot
-            s3_put_object: targets + 3,
+            // manifest + one part per target + the assembly claim + the shards + the
+            // snapshot's header
+            s3_put_object: targets + 3 + self.shards,
             s3_list_objects: targets * pages(targets, KEYS_PER_PAGE),
-            // the manifest and every part (assembler) + the snapshot (each sweep)
-            s3_get_object: 1 + targets + sweeps,
+            // the manifest and every part (assembler) + the header (each sweep) + its
+            // registry's shard, when it has one
+            s3_get_object: 1 + targets + sweeps + self.sweeps_reading_a_shard,
             // each fan-out lists its target's repositories; each sweep finds its own
             describe_repositories: self
                 .repositories
@@ -108,14 +114,16 @@ mod tests {
             organization_accounts: Some(1000),
             member_targets: 3996,
             repositories: vec![(50, 50); 4000],
+            shards: 4000,
+            sweeps_reading_a_shard: 200_000,
         };
         let cost = shape.cost();
         assert_eq!(cost.invocations, 1 + 8000 + 200_000);
         assert_eq!(cost.put_events, 400 + 400 + 4000 * 5 + 200_000);
         assert_eq!(cost.list_accounts, 50);
-        assert_eq!(cost.s3_put_object, 4003);
+        assert_eq!(cost.s3_put_object, 8003);
         assert_eq!(cost.s3_list_objects, 16_000);
-        assert_eq!(cost.s3_get_object, 1 + 4000 + 200_000);
+        assert_eq!(cost.s3_get_object, 1 + 4000 + 400_000);
         assert_eq!(cost.describe_repositories, 4000 + 200_000);
     }
 }

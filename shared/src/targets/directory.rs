@@ -117,6 +117,42 @@ impl TargetDirectory {
             .find(|access| access.target == wanted))
     }
 
+    /// How to reach a target the janitor itself named (its run's stage events, sent
+    /// only by the hub): from the configuration alone, without listing the
+    /// organization again in every invocation of the run. An account of
+    /// `organization` is taken as ACTIVE, as it was when the run listed it. `None`
+    /// when the configuration does not name it (any more).
+    pub fn reach(&self, target: &Target) -> Option<TargetAccess> {
+        let access = |role_name: Option<&String>| {
+            let role_name = (target.account != self.hub.account).then(|| {
+                role_name
+                    .or(self.config.as_ref().map(|config| &config.role_name))
+                    .cloned()
+                    .unwrap_or_else(|| super::config::DEFAULT_ROLE_NAME.to_owned())
+            });
+            Some(TargetAccess {
+                target: target.clone(),
+                role_name,
+            })
+        };
+        let Some(config) = &self.config else {
+            return (*target == self.hub).then(|| self.hub_access());
+        };
+        if *target == self.hub && !config.exclude_hub {
+            return access(None);
+        }
+        if let Some(listed) = config.accounts.iter().find(|listed| {
+            listed.account == target.account && listed.regions.contains(&target.region)
+        }) {
+            return access(listed.role_name.as_ref());
+        }
+        let organization = config.organization.as_ref()?;
+        (organization.regions.contains(&target.region)
+            && !organization.exclude_accounts.contains(&target.account))
+        .then_some(())?;
+        access(organization.role_name.as_ref())
+    }
+
     async fn organization_accounts(&self) -> Result<Vec<OrganizationAccount>, TargetError> {
         let mut cached = self.organization.lock().await;
         if let Some((listed_at, accounts)) = cached.as_ref() {
@@ -130,5 +166,57 @@ impl TargetDirectory {
             .map_err(TargetError::Organization)?;
         *cached = Some((Instant::now(), accounts.clone()));
         Ok(accounts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory(config: serde_json::Value) -> TargetDirectory {
+        let factory =
+            ClientFactory::new(aws_config::SdkConfig::builder().build(), "s".into(), None);
+        let config = serde_json::from_value(config).expect("readable");
+        TargetDirectory::new(
+            Target::new("999999999999", "us-east-1"),
+            factory,
+            Some(config),
+        )
+    }
+
+    fn reached(directory: &TargetDirectory, account: &str, region: &str) -> Option<String> {
+        directory
+            .reach(&Target::new(account, region))
+            .map(|access| access.role_name.unwrap_or_else(|| "(hub)".to_owned()))
+    }
+
+    #[test]
+    fn the_janitor_s_own_targets_are_reached_from_the_configuration_alone() {
+        let directory = directory(serde_json::json!({
+            "accounts": [{"account": "111111111111", "regions": ["eu-west-1"], "roleName": "Listed"},
+                         {"account": "999999999999", "regions": ["eu-west-1"]}],
+            "organization": {"regions": ["us-east-1"], "excludeAccounts": ["333333333333"]},
+        }));
+        let cases = [
+            ("999999999999", "us-east-1", Some("(hub)")),
+            ("999999999999", "eu-west-1", Some("(hub)")),
+            ("111111111111", "eu-west-1", Some("Listed")),
+            ("111111111111", "us-east-1", Some("ecr-janitor-member")),
+            ("222222222222", "us-east-1", Some("ecr-janitor-member")),
+            ("222222222222", "eu-west-1", None),
+            ("333333333333", "us-east-1", None),
+        ];
+        for (account, region, role) in cases {
+            assert_eq!(
+                reached(&directory, account, region).as_deref(),
+                role,
+                "{account}/{region}"
+            );
+        }
+        let without_hub = self::directory(serde_json::json!({
+            "excludeHub": true,
+            "accounts": [{"account": "111111111111", "regions": ["eu-west-1"]}],
+        }));
+        assert_eq!(reached(&without_hub, "999999999999", "us-east-1"), None);
     }
 }

@@ -2,22 +2,29 @@
 //! per run, read by every repository sweep of the run.
 //!
 //! Each target's workloads are gathered by an invocation of their own and written as a
-//! part ([`TargetPart`]); when the last part is written the parts are assembled into
-//! one object of JSON lines: a header ([`SnapshotHeader`]: the run, when it was read,
-//! every target with the sources that failed or were off), then one line per use
-//! ([`RecordedUse`]: the reference, the digest, who holds it, in which account and
-//! Region, when it was read). A repository sweep streams it through a
-//! [`SnapshotReader`], which keeps only what can protect an image of that repository,
-//! so memory grows with what concerns the repository rather than with the
-//! organization.
+//! part ([`TargetPart`]); when the last part is written the parts are assembled
+//! ([`assemble`]) into a small header ([`SnapshotHeader`]: the run, when it was read,
+//! the targets that failed or had sources switched off, how many uses each shard
+//! holds) and one shard per registry: the uses whose reference names an ECR registry
+//! of a target, one JSON line each ([`RecordedUse`]: the reference, the digest, who
+//! holds it, in which account and Region, when it was read).
+//!
+//! A repository sweep reads the header and streams only its own registry's shard
+//! through a [`SnapshotReader`], which keeps the uses that name its repository: what a
+//! sweep downloads grows with its registry's uses, and what it keeps with its
+//! repository's. A use protects images of the repository its reference names — by
+//! tag, by digest, and by the digest the workload resolved it to; that the same digest
+//! also sits in another repository does not make that copy one a workload can start,
+//! so references to other registries (Docker Hub, another ECR registry) are not
+//! recorded.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ImageUse, InUse, SourceFailure};
-use crate::sweep::reference::{EcrRepository, ImageReference};
+use crate::sweep::reference::{EcrRepository, ImageReference, Registry};
 use crate::targets::Target;
 
 /// The snapshot format this code writes and reads.
@@ -89,7 +96,7 @@ impl TargetPart {
     }
 }
 
-/// The first line of a snapshot.
+/// What every repository sweep of a run reads first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotHeader {
@@ -97,57 +104,87 @@ pub struct SnapshotHeader {
     pub run_id: String,
     /// When the oldest part was read: the snapshot is as old as that.
     pub taken_at: DateTime<Utc>,
-    pub targets: Vec<TargetStatus>,
-    /// Use lines that follow.
-    pub uses: usize,
-}
-
-/// One target's line in the header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TargetStatus {
-    pub target: Target,
-    pub read_at: DateTime<Utc>,
-    pub uses: usize,
+    /// Targets whose parts were assembled.
+    pub targets: usize,
+    /// Sources that could not be read, as `ACCOUNT/REGION source` (or `… target`
+    /// when the whole target could not be reached).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<SourceFailure>,
+    /// Sources the configuration switched off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub off: Vec<String>,
+    /// Uses recorded per registry (`ACCOUNT-REGION`): the shards of the run.
+    pub shards: BTreeMap<String, usize>,
+    /// Uses left out because their reference names no registry of a target.
+    pub uses_elsewhere: usize,
 }
 
-/// The snapshot of `run_id` from its parts, as JSON lines. `None` without parts.
-pub fn assemble(run_id: &str, parts: &[TargetPart]) -> Option<Vec<u8>> {
+/// The key of a registry's shard.
+pub fn shard_key(account: &str, region: &str) -> String {
+    format!("{account}-{region}")
+}
+
+/// An assembled snapshot: its header and one body of JSON lines per shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssembledSnapshot {
+    pub header: SnapshotHeader,
+    pub shards: BTreeMap<String, Vec<u8>>,
+}
+
+/// The snapshot of `run_id` from its parts. `None` without parts.
+pub fn assemble(run_id: &str, parts: &[TargetPart]) -> Option<AssembledSnapshot> {
     let taken_at = parts.iter().map(|part| part.read_at).min()?;
-    let header = SnapshotHeader {
-        format: SNAPSHOT_FORMAT,
-        run_id: run_id.to_owned(),
-        taken_at,
-        targets: parts
-            .iter()
-            .map(|part| TargetStatus {
-                target: part.target.clone(),
-                read_at: part.read_at,
-                uses: part.uses.len(),
-                failed: part.failed.clone(),
-                off: part.off.clone(),
-            })
-            .collect(),
-        uses: parts.iter().map(|part| part.uses.len()).sum(),
-    };
-    let mut text = Vec::new();
-    let mut line = |value: serde_json::Result<Vec<u8>>| {
-        // Serialising these plain structs cannot fail; a line that did would be left
-        // out and the count in the header would then refuse the snapshot.
-        if let Ok(bytes) = value {
-            text.extend(bytes);
-            text.push(b'\n');
-        }
-    };
-    line(serde_json::to_vec(&header));
+    let targets: BTreeSet<String> = parts
+        .iter()
+        .map(|part| shard_key(&part.target.account, &part.target.region))
+        .collect();
+    let mut shards: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut uses_elsewhere = 0;
     for recorded in parts.iter().flat_map(|part| &part.uses) {
-        line(serde_json::to_vec(recorded));
+        let key = match ImageReference::parse(&recorded.image) {
+            Ok(ImageReference {
+                registry: Registry::Ecr(registry),
+                ..
+            }) => Some(shard_key(&registry.account, &registry.region)),
+            _ => None,
+        }
+        .filter(|key| targets.contains(key));
+        let (Some(key), Ok(line)) = (key, serde_json::to_vec(recorded)) else {
+            uses_elsewhere += 1;
+            continue;
+        };
+        let shard = shards.entry(key.clone()).or_default();
+        shard.extend(line);
+        shard.push(b'\n');
+        *counts.entry(key).or_default() += 1;
     }
-    Some(text)
+    let failed = parts
+        .iter()
+        .flat_map(|part| {
+            part.failed.iter().map(|failure| SourceFailure {
+                source: format!("{} {}", part.target, failure.source),
+                reason: failure.reason.clone(),
+            })
+        })
+        .collect();
+    let off: BTreeSet<String> = parts
+        .iter()
+        .flat_map(|part| part.off.iter().cloned())
+        .collect();
+    Some(AssembledSnapshot {
+        header: SnapshotHeader {
+            format: SNAPSHOT_FORMAT,
+            run_id: run_id.to_owned(),
+            taken_at,
+            targets: parts.len(),
+            failed,
+            off: off.into_iter().collect(),
+            shards: counts,
+            uses_elsewhere,
+        },
+        shards,
+    })
 }
 
 /// Why a snapshot cannot be read.
@@ -155,11 +192,11 @@ pub fn assemble(run_id: &str, parts: &[TargetPart]) -> Option<Vec<u8>> {
 pub enum SnapshotFormatError {
     #[error("line {line}: {message}")]
     Line { line: usize, message: String },
-    #[error("the snapshot is empty")]
-    Empty,
     #[error("format {0} is not one this janitor reads (it reads {SNAPSHOT_FORMAT})")]
     Format(u32),
-    #[error("the header announces {announced} uses but {found} follow: the object is truncated")]
+    #[error(
+        "the header announces {announced} uses in the shard but it holds {found}: it is truncated"
+    )]
     Truncated { announced: usize, found: usize },
 }
 
@@ -167,8 +204,8 @@ pub enum SnapshotFormatError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub header: SnapshotHeader,
-    /// The uses that can protect an image of the repository, and every failed or
-    /// switched-off source of every target.
+    /// The uses that name the repository, and every failed or switched-off source of
+    /// every target.
     pub in_use: InUse,
 }
 
@@ -176,13 +213,13 @@ impl Snapshot {
     /// Why the repository must not be swept against this snapshot at `now`: a target
     /// or one of its sources failed, or the snapshot is older than `max_age`.
     pub fn unusable(&self, now: DateTime<Utc>, max_age: chrono::Duration) -> Option<String> {
-        if let Some(failure) = self.in_use.failed.first() {
+        if let Some(failure) = self.header.failed.first() {
             return Some(format!(
                 "the in-use snapshot of run {} is incomplete: {}: {}{}",
                 self.header.run_id,
                 failure.source,
                 failure.reason,
-                match self.in_use.failed.len() {
+                match self.header.failed.len() {
                     1 => String::new(),
                     n => format!(" (and {} more)", n - 1),
                 }
@@ -201,34 +238,30 @@ impl Snapshot {
     }
 }
 
-/// Reads a snapshot line by line, keeping what can protect one repository's images:
-/// every use whose reference names the repository (in any host form), and one holder
-/// per resolved digest of the others (a resolved digest protects the image with that
-/// digest whatever the reference said).
+/// Reads one registry's shard line by line, keeping the uses that name one
+/// repository.
 #[derive(Debug)]
 pub struct SnapshotReader {
-    repository: Option<EcrRepository>,
-    header: Option<SnapshotHeader>,
-    named: Vec<ImageUse>,
-    by_digest: HashMap<String, ImageUse>,
+    repository: EcrRepository,
+    kept: Vec<ImageUse>,
     pending: Vec<u8>,
     lines: usize,
-    uses: usize,
 }
 
 impl SnapshotReader {
-    /// A reader for the repository at `repository_uri`. A URI that is not understood
-    /// keeps only resolved digests, as matching does.
-    pub fn new(repository_uri: &str) -> Self {
+    pub fn new(repository: EcrRepository) -> Self {
         SnapshotReader {
-            repository: EcrRepository::from_uri(repository_uri).ok(),
-            header: None,
-            named: Vec::new(),
-            by_digest: HashMap::new(),
+            repository,
+            kept: Vec::new(),
             pending: Vec::new(),
             lines: 0,
-            uses: 0,
         }
+    }
+
+    /// The shard the reader needs: its repository's registry.
+    pub fn shard_key(&self) -> String {
+        let registry = &self.repository.registry;
+        shard_key(&registry.account, &registry.region)
     }
 
     /// Reads the complete lines of `chunk` (and of what was left from the last one).
@@ -250,94 +283,67 @@ impl SnapshotReader {
             return Ok(());
         }
         self.lines += 1;
-        let error = |err: serde_json::Error, line: usize| SnapshotFormatError::Line {
-            line,
-            message: err.to_string(),
-        };
-        if self.header.is_none() {
-            let header: SnapshotHeader =
-                serde_json::from_slice(line).map_err(|err| error(err, self.lines))?;
-            if header.format != SNAPSHOT_FORMAT {
-                return Err(SnapshotFormatError::Format(header.format));
-            }
-            self.header = Some(header);
-            return Ok(());
-        }
         let recorded: RecordedUse =
-            serde_json::from_slice(line).map_err(|err| error(err, self.lines))?;
-        self.uses += 1;
-        self.keep(recorded);
+            serde_json::from_slice(line).map_err(|err| SnapshotFormatError::Line {
+                line: self.lines,
+                message: err.to_string(),
+            })?;
+        let names_repository = ImageReference::parse(&recorded.image)
+            .is_ok_and(|reference| self.repository.is_named_by(&reference));
+        if names_repository {
+            self.kept.push(ImageUse {
+                user: format!(
+                    "{} in {}/{}",
+                    recorded.user, recorded.account, recorded.region
+                ),
+                image: recorded.image,
+                digest: recorded.digest,
+                bare_is_this_registry: false,
+            });
+        }
         Ok(())
     }
 
-    fn keep(&mut self, recorded: RecordedUse) {
-        let names_repository = self.repository.as_ref().is_some_and(|repository| {
-            ImageReference::parse(&recorded.image)
-                .is_ok_and(|reference| repository.is_named_by(&reference))
-        });
-        let user = format!(
-            "{} in {}/{}",
-            recorded.user, recorded.account, recorded.region
-        );
-        let image_use = ImageUse {
-            image: recorded.image,
-            digest: recorded.digest,
-            user,
-            bare_is_this_registry: false,
-        };
-        if names_repository {
-            self.named.push(image_use);
-        } else if let Some(digest) = image_use.digest.clone() {
-            self.by_digest.entry(digest).or_insert(image_use);
-        }
-    }
-
-    /// The snapshot read: every line, whole.
-    pub fn finish(mut self) -> Result<Snapshot, SnapshotFormatError> {
+    /// The snapshot as the repository sees it: `header`, and the shard read whole.
+    pub fn finish(mut self, header: SnapshotHeader) -> Result<Snapshot, SnapshotFormatError> {
         let rest = std::mem::take(&mut self.pending);
         self.line(&rest)?;
-        let header = self.header.ok_or(SnapshotFormatError::Empty)?;
-        if header.uses != self.uses {
+        let announced = header.shards.get(&self.shard_key()).copied().unwrap_or(0);
+        if announced != self.lines {
             return Err(SnapshotFormatError::Truncated {
-                announced: header.uses,
-                found: self.uses,
+                announced,
+                found: self.lines,
             });
         }
-        let mut uses = self.named;
-        let mut by_digest: Vec<ImageUse> = self.by_digest.into_values().collect();
-        by_digest.sort_by(|a, b| a.digest.cmp(&b.digest));
-        uses.extend(by_digest);
-        let failed = header
-            .targets
-            .iter()
-            .flat_map(|status| {
-                status.failed.iter().map(|failure| SourceFailure {
-                    source: format!("{} {}", status.target, failure.source),
-                    reason: failure.reason.clone(),
-                })
-            })
-            .collect();
-        let off: BTreeSet<String> = header
-            .targets
-            .iter()
-            .flat_map(|status| status.off.iter().cloned())
-            .collect();
         Ok(Snapshot {
-            header,
             in_use: InUse {
-                uses,
-                failed,
-                off: off.into_iter().collect(),
+                uses: self.kept,
+                failed: header.failed.clone(),
+                off: header.off.clone(),
             },
+            header,
         })
     }
+}
+
+/// Reads a header, refusing a format this janitor does not read.
+pub fn read_header(bytes: &[u8]) -> Result<SnapshotHeader, SnapshotFormatError> {
+    let header: SnapshotHeader =
+        serde_json::from_slice(bytes).map_err(|err| SnapshotFormatError::Line {
+            line: 1,
+            message: err.to_string(),
+        })?;
+    if header.format != SNAPSHOT_FORMAT {
+        return Err(SnapshotFormatError::Format(header.format));
+    }
+    Ok(header)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const REPOSITORY: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com/central/api";
+    const CENTRAL: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com/central/api";
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().expect("RFC 3339")
@@ -362,31 +368,33 @@ mod tests {
         )
     }
 
-    fn read_in_chunks(bytes: &[u8], chunk: usize) -> Result<Snapshot, SnapshotFormatError> {
-        let mut reader = SnapshotReader::new(REPOSITORY);
-        for piece in bytes.chunks(chunk) {
-            reader.feed(piece)?;
-        }
-        reader.finish()
-    }
-
     fn parts() -> Vec<TargetPart> {
         vec![
+            part("111111111111", "2026-12-01T10:03:00Z", &[]),
             part(
                 "222222222222",
                 "2026-12-01T10:02:00Z",
                 &[
                     (
                         "111111111111.dkr.ecr.us-east-1.amazonaws.com/central/api:v1",
-                        None,
+                        Some(digest('c')),
                         "ECS service prod/web",
                     ),
                     ("nginx:latest", Some(digest('a')), "ECS task prod/abc"),
-                    ("nginx:latest", Some(digest('a')), "ECS task prod/def"),
+                    (
+                        "999999999999.dkr.ecr.us-east-1.amazonaws.com/elsewhere:v1",
+                        None,
+                        "ECS task prod/def",
+                    ),
                     (
                         "111111111111.dkr.ecr.us-east-1.amazonaws.com/other:v1",
-                        None,
+                        Some(digest('d')),
                         "Lambda function other:1",
+                    ),
+                    (
+                        "222222222222.dkr.ecr.us-east-1.amazonaws.com/own:v1",
+                        None,
+                        "Lambda function own:1",
                     ),
                 ],
             ),
@@ -402,14 +410,46 @@ mod tests {
         ]
     }
 
+    fn read(
+        assembled: &AssembledSnapshot,
+        repository: &str,
+        chunk: usize,
+    ) -> Result<Snapshot, SnapshotFormatError> {
+        let mut reader =
+            SnapshotReader::new(EcrRepository::from_uri(repository).expect("repository"));
+        if let Some(shard) = assembled.shards.get(&reader.shard_key()) {
+            for piece in shard.chunks(chunk) {
+                reader.feed(piece)?;
+            }
+        }
+        reader.finish(assembled.header.clone())
+    }
+
     #[test]
-    fn a_reader_keeps_what_can_protect_its_repository() {
-        let bytes = assemble("run-1", &parts()).expect("parts");
-        for chunk in [1, 7, 64, bytes.len()] {
-            let snapshot = read_in_chunks(&bytes, chunk).expect("readable");
-            assert_eq!(snapshot.header.run_id, "run-1");
-            assert_eq!(snapshot.header.taken_at, at("2026-12-01T10:01:00Z"));
-            assert_eq!(snapshot.header.uses, 5);
+    fn uses_are_sharded_by_the_registry_they_name() {
+        let assembled = assemble("run-1", &parts()).expect("parts");
+        let header = &assembled.header;
+        assert_eq!(header.taken_at, at("2026-12-01T10:01:00Z"));
+        assert_eq!(header.targets, 3);
+        assert_eq!(
+            header.shards,
+            BTreeMap::from([
+                ("111111111111-us-east-1".to_owned(), 3),
+                ("222222222222-us-east-1".to_owned(), 1),
+            ])
+        );
+        // Docker Hub, and a registry that is no target.
+        assert_eq!(header.uses_elsewhere, 2);
+        assert_eq!(header.off, ["Batch job definitions"]);
+        let text = serde_json::to_string(header).expect("json");
+        assert_eq!(read_header(text.as_bytes()), Ok(header.clone()));
+    }
+
+    #[test]
+    fn a_reader_keeps_the_uses_that_name_its_repository() {
+        let assembled = assemble("run-1", &parts()).expect("parts");
+        for chunk in [1, 7, 64, 10_000] {
+            let snapshot = read(&assembled, CENTRAL, chunk).expect("readable");
             let users: Vec<&str> = snapshot
                 .in_use
                 .uses
@@ -421,25 +461,26 @@ mod tests {
                 [
                     "ECS service prod/web in 222222222222/us-east-1",
                     "Lambda function api:3 in 333333333333/us-east-1",
-                    "ECS task prod/abc in 222222222222/us-east-1",
                 ],
                 "chunk {chunk}"
             );
-            assert_eq!(snapshot.in_use.off, ["Batch job definitions"]);
             assert!(snapshot.in_use.failed.is_empty());
         }
+        let elsewhere = "444444444444.dkr.ecr.us-east-1.amazonaws.com/central/api";
+        let snapshot = read(&assembled, elsewhere, 10).expect("no shard: no uses");
+        assert!(snapshot.in_use.uses.is_empty());
     }
 
     #[test]
     fn a_failed_target_or_an_old_snapshot_is_unusable() {
-        let mut parts = parts();
-        parts.push(TargetPart::unreachable(
+        let mut with_failure = parts();
+        with_failure.push(TargetPart::unreachable(
             &Target::new("444444444444", "eu-west-1"),
             at("2026-12-01T10:03:00Z"),
             "cannot assume arn:aws:iam::444444444444:role/ecr-janitor-member: AccessDenied".into(),
         ));
-        let bytes = assemble("run-2", &parts).expect("parts");
-        let snapshot = read_in_chunks(&bytes, 100).expect("readable");
+        let assembled = assemble("run-2", &with_failure).expect("parts");
+        let snapshot = read(&assembled, CENTRAL, 100).expect("readable");
         assert_eq!(
             snapshot.unusable(at("2026-12-01T10:05:00Z"), chrono::Duration::minutes(60)),
             Some(
@@ -449,8 +490,8 @@ mod tests {
             )
         );
 
-        let bytes = assemble("run-3", &self::parts()).expect("parts");
-        let snapshot = read_in_chunks(&bytes, 100).expect("readable");
+        let assembled = assemble("run-3", &parts()).expect("parts");
+        let snapshot = read(&assembled, CENTRAL, 100).expect("readable");
         let max_age = chrono::Duration::minutes(60);
         assert_eq!(snapshot.unusable(at("2026-12-01T11:01:00Z"), max_age), None);
         assert_eq!(
@@ -464,31 +505,28 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_or_foreign_snapshot_is_refused() {
-        let bytes = assemble("run-4", &parts()).expect("parts");
-        let cut = bytes.len() - 40;
-        let last_line_start = bytes[..cut]
-            .iter()
-            .rposition(|&byte| byte == b'\n')
-            .expect("lines");
+    fn a_truncated_shard_or_a_foreign_header_is_refused() {
+        let assembled = assemble("run-4", &parts()).expect("parts");
+        let shard = &assembled.shards["111111111111-us-east-1"];
+        let first_line_end = shard.iter().position(|&byte| byte == b'\n').expect("lines");
+        let repository = EcrRepository::from_uri(CENTRAL).expect("repository");
+        let mut reader = SnapshotReader::new(repository.clone());
+        reader.feed(&shard[..=first_line_end]).expect("a line");
         assert_eq!(
-            read_in_chunks(&bytes[..=last_line_start], 10),
+            reader.finish(assembled.header.clone()),
             Err(SnapshotFormatError::Truncated {
-                announced: 5,
-                found: 4
+                announced: 3,
+                found: 1
             })
         );
+        let mut reader = SnapshotReader::new(repository);
+        reader.feed(&shard[..first_line_end + 20]).expect("a line");
         assert!(matches!(
-            read_in_chunks(&bytes[..cut], 10),
-            Err(SnapshotFormatError::Line { line: 6, .. })
+            reader.finish(assembled.header.clone()),
+            Err(SnapshotFormatError::Line { line: 2, .. })
         ));
-        assert_eq!(read_in_chunks(b"", 10), Err(SnapshotFormatError::Empty));
-        let foreign =
-            br#"{"format":2,"runId":"x","takenAt":"2026-12-01T10:00:00Z","targets":[],"uses":0}"#;
-        assert_eq!(
-            read_in_chunks(foreign, 10),
-            Err(SnapshotFormatError::Format(2))
-        );
+        let foreign = br#"{"format":2,"runId":"x","takenAt":"2026-12-01T10:00:00Z","targets":0,"shards":{},"usesElsewhere":0}"#;
+        assert_eq!(read_header(foreign), Err(SnapshotFormatError::Format(2)));
     }
 
     #[test]

@@ -2,26 +2,32 @@
 //! (`JANITOR_SNAPSHOT_S3_URI`) of a versioned bucket.
 //!
 //! ```text
-//! PREFIX runs/RUN/run.json                 the targets of the run
-//! PREFIX runs/RUN/parts/ACCOUNT-REGION.json one per target, written by its gatherer
-//! PREFIX runs/RUN/assembly                 who assembles the run (written once)
-//! PREFIX snapshot.jsonl                    the newest assembled snapshot (versioned)
+//! PREFIX runs/RUN/run.json                      the targets of the run
+//! PREFIX runs/RUN/parts/ACCOUNT-REGION.json     one per target, written by its gatherer
+//! PREFIX runs/RUN/assembly                      who assembles the run (written once)
+//! PREFIX runs/RUN/snapshot/ACCOUNT-REGION.jsonl the uses naming one registry
+//! PREFIX snapshot.json                          the newest snapshot's header (versioned)
 //! ```
+//!
+//! The header is written after every shard of its run, so a header never names a shard
+//! that is not there yet.
 
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::snapshot::{Snapshot, SnapshotFormatError, SnapshotReader, TargetPart};
+use super::snapshot::{
+    read_header, AssembledSnapshot, Snapshot, SnapshotFormatError, SnapshotReader, TargetPart,
+};
 use crate::aws::error_text;
 use crate::targets::Target;
 
 /// Names the snapshot's place: `s3://bucket/prefix/`.
 pub const ENV_SNAPSHOT_S3_URI: &str = "JANITOR_SNAPSHOT_S3_URI";
-/// Key of the snapshot under the prefix.
-const SNAPSHOT_KEY: &str = "snapshot.jsonl";
-/// Parts read at once by the assembler.
-const PARTS_READ_AT_ONCE: usize = 32;
+/// Key of the snapshot's header under the prefix.
+const SNAPSHOT_KEY: &str = "snapshot.json";
+/// Objects read or written at once by the assembler.
+const OBJECTS_AT_ONCE: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotStoreError {
@@ -242,20 +248,44 @@ impl SnapshotStore {
                 let key = self.part_key(&manifest.run_id, target);
                 self.get_json::<TargetPart>(&key).await
             })
-            .buffered(PARTS_READ_AT_ONCE)
+            .buffered(OBJECTS_AT_ONCE)
             .collect::<Vec<_>>()
             .await
             .into_iter()
             .collect()
     }
 
-    /// Writes the assembled snapshot; its S3 version, when the bucket keeps versions.
-    pub async fn put_snapshot(&self, body: Vec<u8>) -> Result<Option<String>, SnapshotStoreError> {
-        self.put(&format!("{}{SNAPSHOT_KEY}", self.prefix), body)
+    fn shard_object_key(&self, run_id: &str, shard: &str) -> String {
+        self.run_key(run_id, &format!("snapshot/{shard}.jsonl"))
+    }
+
+    /// Writes the assembled snapshot: every shard, then the header (versioned). The
+    /// header's S3 version, when the bucket keeps versions.
+    pub async fn put_snapshot(
+        &self,
+        snapshot: AssembledSnapshot,
+    ) -> Result<Option<String>, SnapshotStoreError> {
+        use futures::StreamExt;
+        let run_id = snapshot.header.run_id.clone();
+        let written: Vec<Result<Option<String>, SnapshotStoreError>> =
+            futures::stream::iter(snapshot.shards)
+                .map(|(shard, body)| {
+                    let key = self.shard_object_key(&run_id, &shard);
+                    async move { self.put(&key, body).await }
+                })
+                .buffer_unordered(OBJECTS_AT_ONCE)
+                .collect()
+                .await;
+        for result in written {
+            result?;
+        }
+        let header = serde_json::to_vec(&snapshot.header).unwrap_or_default();
+        self.put(&format!("{}{SNAPSHOT_KEY}", self.prefix), header)
             .await
     }
 
-    /// The newest snapshot, streamed through `reader`; `None` when none was ever
+    /// The newest snapshot as `reader`'s repository sees it: the header, and its
+    /// registry's shard streamed through `reader`. `None` when none was ever
     /// assembled.
     pub async fn read_snapshot(
         &self,
@@ -277,17 +307,42 @@ impl SnapshotStore {
             Err(err) => return Err(self.call_error("GetObject", &key, error_text(&err))),
         };
         let version_id = object.version_id().map(str::to_owned);
-        let unreadable = |err: SnapshotFormatError| SnapshotStoreError::Unreadable {
+        let unreadable = |key: &str, err: SnapshotFormatError| SnapshotStoreError::Unreadable {
             bucket: self.bucket.clone(),
-            key: key.clone(),
+            key: key.to_owned(),
             message: err.to_string(),
         };
-        let mut body = object.body;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|err| self.call_error("GetObject", &key, err.to_string()))?;
-            reader.feed(&chunk).map_err(unreadable)?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|err| self.call_error("GetObject", &key, err.to_string()))?
+            .into_bytes();
+        let header = read_header(&bytes).map_err(|err| unreadable(&key, err))?;
+        let shard = reader.shard_key();
+        if header.shards.contains_key(&shard) {
+            let shard_key = self.shard_object_key(&header.run_id, &shard);
+            let object = self
+                .s3
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&shard_key)
+                .send()
+                .await
+                .map_err(|err| self.call_error("GetObject", &shard_key, error_text(&err)))?;
+            let mut body = object.body;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk
+                    .map_err(|err| self.call_error("GetObject", &shard_key, err.to_string()))?;
+                reader
+                    .feed(&chunk)
+                    .map_err(|err| unreadable(&shard_key, err))?;
+            }
         }
-        let snapshot = reader.finish().map_err(unreadable)?;
+        let shard_key = self.shard_object_key(&header.run_id, &shard);
+        let snapshot = reader
+            .finish(header)
+            .map_err(|err| unreadable(&shard_key, err))?;
         Ok(Some(StoredSnapshot {
             snapshot,
             version_id,
