@@ -314,7 +314,9 @@ resource "aws_cloudwatch_event_bus_policy" "janitor" {
   count = local.bus_admits_members ? 1 : 0
 
   event_bus_name = aws_cloudwatch_event_bus.janitor.name
-  policy         = data.aws_iam_policy_document.janitor_bus[0].json
+  # Minified: EventBridge counts every character of a bus policy against its quota
+  # (10,240 by default), and each listed account adds one principal.
+  policy = data.aws_iam_policy_document.janitor_bus[0].minified_json
 }
 
 # ---------------------------------------------------------------- configuration
