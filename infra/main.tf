@@ -1,5 +1,6 @@
 # Example deployment: a few repositories, a pull-through cache whose repositories ECR
-# creates itself (from a creation template), and the janitor that keeps both clean.
+# creates itself (from a creation template), and the janitor that keeps both clean; with
+# var.members, also the member accounts it looks after (members.tf).
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -53,13 +54,20 @@ locals {
 module "janitor" {
   source = "./modules/janitor"
 
-  artifacts_dir       = coalesce(var.artifacts_dir, "${path.root}/../target/lambda")
-  architecture        = var.architecture
-  repository_arns     = local.janitor_repository_arns
-  config              = var.janitor_config
+  artifacts_dir   = coalesce(var.artifacts_dir, "${path.root}/../target/lambda")
+  architecture    = var.architecture
+  repository_arns = local.janitor_repository_arns
+  # With members (members.tf) the janitor is their hub: its targets name them, unless
+  # janitor_config brings its own targets section.
+  config = merge(var.janitor_config, {
+    for key, value in { targets = local.member_targets } : key => value
+    if length(var.members) > 0 && !can(var.janitor_config.targets)
+  })
+  organization_id     = var.organization_id
   schedule_expression = var.schedule_expression
   enhanced_scanning   = var.enhanced_scanning
   alarm_topic_arn     = var.alarm_topic_arn
 
-  config_bucket_require_tls = var.config_bucket_require_tls
+  config_bucket_require_tls   = var.config_bucket_require_tls
+  snapshot_bucket_require_tls = var.snapshot_bucket_require_tls
 }

@@ -158,3 +158,59 @@ variable "config_bucket_require_tls" {
   type        = bool
   default     = true
 }
+
+variable "snapshot_bucket_require_tls" {
+  description = "Deny non-TLS requests to the janitor's in-use snapshot bucket (exists with members; the tests against moto, plain HTTP, turn it off)."
+  type        = bool
+  default     = true
+}
+
+variable "members" {
+  description = <<-EOF
+    Member accounts the janitor looks after, in var.region: at most two, keyed member_a and
+    member_b (each has its provider alias in members.tf). account_id; deploy_role_arn, the
+    role Terraform assumes there (null: OrganizationAccountAccessRole); enforce (let the
+    janitor delete and import findings there, default false); forward_events (default
+    true). Empty: the single-account example.
+  EOF
+  type = map(object({
+    account_id      = string
+    deploy_role_arn = optional(string)
+    enforce         = optional(bool, false)
+    forward_events  = optional(bool, true)
+  }))
+  default = {}
+
+  validation {
+    condition     = length(setsubtract(keys(var.members), ["member_a", "member_b"])) == 0
+    error_message = "members keys are member_a and member_b (one provider alias each in members.tf)."
+  }
+
+  validation {
+    condition     = alltrue([for member in values(var.members) : can(regex("^[0-9]{12}$", member.account_id))])
+    error_message = "members[*].account_id must be a 12-digit account ID."
+  }
+
+  validation {
+    condition     = alltrue([for member in values(var.members) : member.deploy_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", member.deploy_role_arn))])
+    error_message = "members[*].deploy_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "member_role_name" {
+  description = "Name of the role the janitor assumes in each member (created there by modules/janitor-member)."
+  type        = string
+  default     = "ecr-janitor-member"
+}
+
+variable "member_external_id" {
+  description = "External id the janitor presents when it assumes the member roles (null: none)."
+  type        = string
+  default     = null
+}
+
+variable "organization_id" {
+  description = "AWS Organizations ID whose accounts may forward events to the janitor bus (null: only the members)."
+  type        = string
+  default     = null
+}

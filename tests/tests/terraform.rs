@@ -1,5 +1,6 @@
-//! Applies the example deployment in `infra/` with the real Terraform against moto, checks
-//! what it built through the SDK (exact values), checks that a second plan is empty, and
+//! Applies the example deployment in `infra/` with the real Terraform against moto (alone,
+//! and as the hub of two member accounts), checks what it built through the SDK (exact
+//! values, in the account each piece belongs to), checks that a second plan is empty, and
 //! destroys it.
 //!
 //! The configuration is copied to a temp folder and given a `*_override.tf` that points
@@ -97,18 +98,26 @@ fn tfvars(artifacts_dir: &Path) -> Value {
     })
 }
 
-fn override_tf(endpoint: &str) -> String {
+/// Provider aliases of the root example (`infra/members.tf`): Terraform configures them
+/// even when no member is set, so they too must point at moto.
+const EXAMPLE_PROVIDER_ALIASES: [&str; 2] = ["member_a", "member_b"];
+
+/// The override that points the default provider and each alias at moto. An aliased
+/// provider keeps the rest of its own configuration (its `assume_role` block): an
+/// override only replaces the arguments and block types it sets.
+fn override_tf(endpoint: &str, aliases: &[&str]) -> String {
     let endpoints: String = ENDPOINT_SERVICES
         .iter()
         .map(|service| format!("    {service} = \"{endpoint}\"\n"))
         .collect();
-    format!(
-        r#"terraform {{
-  backend "local" {{}}
-}}
-
+    let provider = |alias: Option<&str>| {
+        let alias = alias
+            .map(|alias| format!("  alias                       = \"{alias}\"\n"))
+            .unwrap_or_default();
+        format!(
+            r#"
 provider "aws" {{
-  region                      = "{REGION}"
+{alias}  region                      = "{REGION}"
   access_key                  = "testing"
   secret_key                  = "testing"
   skip_credentials_validation = true
@@ -120,7 +129,14 @@ provider "aws" {{
 {endpoints}  }}
 }}
 "#
-    )
+        )
+    };
+    let mut text = String::from("terraform {\n  backend \"local\" {}\n}\n");
+    text.push_str(&provider(None));
+    for alias in aliases {
+        text.push_str(&provider(Some(alias)));
+    }
+    text
 }
 
 const MIRROR_CLI_CONFIG: &str = r#"provider_installation {
@@ -181,6 +197,29 @@ fn bootstrap_zip() -> Vec<u8> {
     zip.extend(central_offset.to_le_bytes());
     zip.extend(0u16.to_le_bytes());
     zip
+}
+
+/// Writes `DIR/<function>/bootstrap.zip` for the three functions and returns `DIR`.
+fn write_function_zips(dir: &Path) -> PathBuf {
+    for function in FUNCTIONS {
+        std::fs::create_dir_all(dir.join(function)).expect("artifact dir");
+        std::fs::write(dir.join(function).join("bootstrap.zip"), bootstrap_zip())
+            .expect("write zip");
+    }
+    dir.to_path_buf()
+}
+
+/// The Terraform CLI configuration to use: a file the caller points at (and that exists)
+/// wins (None: Terraform reads it itself); otherwise the offline mirror, when this machine
+/// has one.
+fn cli_config(temp: &Path) -> Option<PathBuf> {
+    let caller_config =
+        std::env::var_os("TF_CLI_CONFIG_FILE").is_some_and(|path| Path::new(&path).is_file());
+    (!caller_config && Path::new(PLUGIN_MIRROR).is_dir()).then(|| {
+        let path = temp.join("terraformrc");
+        std::fs::write(&path, MIRROR_CLI_CONFIG).expect("write CLI config");
+        path
+    })
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -307,35 +346,18 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
     .expect("enable the import example");
     std::fs::write(
         infra.join("moto_override.tf"),
-        override_tf(&moto.endpoint()),
+        override_tf(&moto.endpoint(), &EXAMPLE_PROVIDER_ALIASES),
     )
     .expect("write override");
-    let artifacts = temp.path().join("lambda");
-    for function in FUNCTIONS {
-        std::fs::create_dir_all(artifacts.join(function)).expect("artifact dir");
-        std::fs::write(
-            artifacts.join(function).join("bootstrap.zip"),
-            bootstrap_zip(),
-        )
-        .expect("write zip");
-    }
+    let artifacts = write_function_zips(&temp.path().join("lambda"));
     std::fs::write(
         infra.join("terraform.tfvars.json"),
         tfvars(&artifacts).to_string(),
     )
     .expect("write tfvars");
-    // A CLI configuration the caller points at (and that exists) wins; otherwise the
-    // offline mirror, when this machine has one.
-    let caller_config =
-        std::env::var_os("TF_CLI_CONFIG_FILE").is_some_and(|path| Path::new(&path).is_file());
-    let cli_config = (!caller_config && Path::new(PLUGIN_MIRROR).is_dir()).then(|| {
-        let path = temp.path().join("terraformrc");
-        std::fs::write(&path, MIRROR_CLI_CONFIG).expect("write CLI config");
-        path
-    });
     let terraform = Terraform {
         dir: infra.clone(),
-        cli_config,
+        cli_config: cli_config(temp.path()),
     };
 
     // ---- the repository the import block adopts must exist before the apply
@@ -823,7 +845,9 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
             "ecr-janitor",
             "sweep-repository",
             "lifecycle-sweeper",
-            json!({"source": ["ecr-janitor"], "detail-type": ["Sweep Repository"]}),
+            json!({"source": ["ecr-janitor"],
+                   "detail-type": ["Sweep Repository", "Gather In Use", "Sweep Target"],
+                   "account": [ACCOUNT]}),
         ),
     ];
     let mut rule_arns = BTreeSet::new();
@@ -1042,18 +1066,14 @@ module "registry" {
 "#,
     )
     .expect("write root");
-    std::fs::write(root.join("moto_override.tf"), override_tf(&moto.endpoint()))
-        .expect("write override");
-    let caller_config =
-        std::env::var_os("TF_CLI_CONFIG_FILE").is_some_and(|path| Path::new(&path).is_file());
-    let cli_config = (!caller_config && Path::new(PLUGIN_MIRROR).is_dir()).then(|| {
-        let path = temp.path().join("terraformrc");
-        std::fs::write(&path, MIRROR_CLI_CONFIG).expect("write CLI config");
-        path
-    });
+    std::fs::write(
+        root.join("moto_override.tf"),
+        override_tf(&moto.endpoint(), &[]),
+    )
+    .expect("write override");
     let terraform = Terraform {
         dir: root,
-        cli_config,
+        cli_config: cli_config(temp.path()),
     };
     terraform.run_ok(&["init", "-no-color"]);
     terraform.run_ok(&["apply", "-auto-approve", "-no-color"]);
@@ -1118,4 +1138,675 @@ module "registry" {
         String::from_utf8_lossy(&plan.stdout)
     );
     terraform.run_ok(&["destroy", "-auto-approve", "-no-color"]);
+}
+
+const MEMBER_A: &str = "111111111111";
+const MEMBER_B: &str = "222222222222";
+const MEMBER_ROLE: &str = "ecr-janitor-member";
+const MEMBER_EXTERNAL_ID: &str = "ecr-janitor-e2e";
+const ORGANIZATION_ID: &str = "o-exampleorg1";
+const FORWARDED: [(&str, &str); 3] = [
+    ("image-push", "tag-enforcer"),
+    ("basic-scan", "scan-forwarder"),
+    ("inspector-finding", "scan-forwarder"),
+];
+
+/// The configuration the organization test deploys; the root example adds `targets`.
+fn organization_janitor_config() -> Value {
+    json!({
+        "sweeper": { "mode": "dry-run", "repositories": [ { "include": ["*"], "policy": "native" } ] }
+    })
+}
+
+/// The event patterns of the forwarded events, by rule key (the hub's default-bus ones).
+fn forwarded_pattern(key: &str) -> Value {
+    match key {
+        "image-push" => json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Action"],
+                                "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]}}),
+        "basic-scan" => json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"],
+                                "detail": {"scan-status": ["COMPLETE"]}}),
+        "inspector-finding" => {
+            json!({"source": ["aws.inspector2"], "detail-type": ["Inspector2 Finding"],
+                   "detail": {"resources": {"type": ["AWS_ECR_CONTAINER_IMAGE"]}}})
+        }
+        other => panic!("no forwarded event {other}"),
+    }
+}
+
+/// The member role's policy, as `modules/janitor-member` grants it in `REGION`.
+fn member_policy(account: &str, enforce: bool) -> BTreeMap<String, BTreeSet<String>> {
+    let member_arn = |service: &str, resource: &str| -> Vec<String> {
+        vec![format!("arn:aws:{service}:{REGION}:{account}:{resource}")]
+    };
+    let repositories = member_arn("ecr", "repository/*");
+    let mut entries: Vec<(&[&str], Vec<String>)> = vec![
+        (&["ecr:DescribeRepositories"], repositories.clone()),
+        (
+            &[
+                "ecr:DescribeImages",
+                "ecr:BatchGetImage",
+                "ecr:GetLifecyclePolicy",
+                "ecr:DescribeImageScanFindings",
+            ],
+            repositories.clone(),
+        ),
+        (
+            &[
+                "ecs:ListClusters",
+                "ecs:ListTasks",
+                "ecs:ListServices",
+                "ecs:ListTaskDefinitionFamilies",
+                "ecs:ListTaskDefinitions",
+                "ecs:DescribeTaskDefinition",
+                "lambda:ListFunctions",
+                "events:ListEventBuses",
+                "events:ListRules",
+                "scheduler:ListSchedules",
+                "batch:DescribeJobDefinitions",
+            ],
+            vec!["*".to_owned()],
+        ),
+        (&["ecs:DescribeTasks"], member_arn("ecs", "task/*")),
+        (&["ecs:DescribeServices"], member_arn("ecs", "service/*")),
+        (
+            &["lambda:GetFunction", "lambda:ListAliases"],
+            member_arn("lambda", "function:*"),
+        ),
+        (
+            &["events:ListTargetsByRule"],
+            [
+                member_arn("events", "rule/*"),
+                member_arn("events", "rule/*/*"),
+            ]
+            .concat(),
+        ),
+        (
+            &["scheduler:GetSchedule"],
+            member_arn("scheduler", "schedule/*/*"),
+        ),
+    ];
+    if enforce {
+        entries.push((
+            &["ecr:BatchDeleteImage", "ecr:UpdateImageStorageClass"],
+            repositories,
+        ));
+        entries.push((
+            &["securityhub:BatchImportFindings"],
+            member_arn("securityhub", &format!("product/{account}/default")),
+        ));
+    }
+    expected_policy(&entries)
+}
+
+/// A JSON document from IAM (URL-encoded) or any other service.
+fn policy_json(document: &str) -> Value {
+    let decoded = percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .expect("policy is UTF-8");
+    serde_json::from_str(&decoded).expect("policy is JSON")
+}
+
+/// `value` with every array sorted, so that documents compare whatever order a service
+/// keeps (IAM and EventBridge treat these lists as sets).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(sorted).collect();
+            items.sort_by_key(Value::to_string);
+            Value::Array(items)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), sorted(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// SDK configuration acting in `account`: credentials from STS `AssumeRole` against moto,
+/// which gives them to the role's account, exactly as Terraform's member providers get
+/// theirs (the role Terraform assumes there, the root example's default).
+async fn account_sdk_config(
+    endpoint: &str,
+    hub: &aws_config::SdkConfig,
+    account: &str,
+) -> aws_config::SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    ))
+    .session_name("janitor-e2e")
+    .configure(hub)
+    .build()
+    .await;
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(provider)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await
+}
+
+/// The root example as an organization hub with two members: each member provider assumes
+/// a role in its account (moto then acts in that account), the hub's janitor gets its
+/// `targets` from the members, and everything is read back through the SDK in the account
+/// it must be in; then a clean plan and a destroy that leaves nothing in any account.
+///
+/// Not checked here, because moto does not model it as AWS does: a member's event
+/// arriving at the hub's functions (moto re-puts an event it delivers to another
+/// account's bus under that account and Region, losing the member's, evaluates neither
+/// the bus policy nor the forwarding role, and cannot invoke Lambda targets), IAM's
+/// refusal of trust policies naming principals that do not exist, and STS honouring the
+/// trust and the external id (moto's AssumeRole accepts any role). The modules'
+/// `terraform test`s pin the policies those rest on.
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_example_applies_a_hub_and_two_members_against_moto() {
+    let started = Instant::now();
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let hub = moto.sdk_config().await;
+
+    let temp = tempfile::tempdir().expect("temp dir");
+    let infra = temp.path().join("infra");
+    copy_dir(&workspace_root().join("infra"), &infra);
+    std::fs::write(
+        infra.join("moto_override.tf"),
+        override_tf(&endpoint, &EXAMPLE_PROVIDER_ALIASES),
+    )
+    .expect("write override");
+    let artifacts = write_function_zips(&temp.path().join("lambda"));
+    let tfvars = json!({
+        "artifacts_dir": artifacts,
+        "architecture": "x86_64",
+        // moto serves plain HTTP and evaluates the TLS-only Deny without its condition.
+        "config_bucket_require_tls": false,
+        "snapshot_bucket_require_tls": false,
+        "schedule_expression": "rate(12 hours)",
+        // The members are the subject here: no repositories of the hub's own, and no
+        // pull-through cache (moto implements neither rules nor creation templates).
+        "repositories": {},
+        "cached_registries": {},
+        "janitor_config": organization_janitor_config(),
+        "members": {
+            "member_a": { "account_id": MEMBER_A },
+            "member_b": { "account_id": MEMBER_B, "enforce": true }
+        },
+        "member_external_id": MEMBER_EXTERNAL_ID,
+        "organization_id": ORGANIZATION_ID
+    });
+    std::fs::write(infra.join("terraform.tfvars.json"), tfvars.to_string()).expect("write tfvars");
+    let terraform = Terraform {
+        dir: infra,
+        cli_config: cli_config(temp.path()),
+    };
+    terraform.run_ok(&["init", "-no-color"]);
+    terraform.run_ok(&["apply", "-auto-approve", "-no-color"]);
+
+    let hub_roles: BTreeSet<String> = FUNCTIONS
+        .iter()
+        .map(|function| format!("arn:aws:iam::{ACCOUNT}:role/ecr-janitor-{function}"))
+        .collect();
+    let bus_arn = arn("events", "event-bus/ecr-janitor");
+
+    // ---- hub: the configuration names the members
+    let s3 = aws_sdk_s3::Client::new(&hub);
+    let buckets = s3.list_buckets().send().await.expect("list buckets");
+    let bucket_named = |prefix: &str| -> String {
+        buckets
+            .buckets()
+            .iter()
+            .filter_map(|bucket| bucket.name())
+            .find(|name| name.starts_with(prefix))
+            .unwrap_or_else(|| panic!("a bucket {prefix}*"))
+            .to_owned()
+    };
+    let config_bucket = bucket_named("ecr-janitor-config-");
+    let snapshot_bucket = bucket_named("ecr-janitor-in-use-");
+    let config = s3
+        .get_object()
+        .bucket(&config_bucket)
+        .key("janitor-config.json")
+        .send()
+        .await
+        .expect("config object");
+    let body = config.body.collect().await.expect("body").into_bytes();
+    let mut expected_config = organization_janitor_config();
+    expected_config["targets"] = json!({
+        "accounts": [
+            { "account": MEMBER_A, "regions": [REGION] },
+            { "account": MEMBER_B, "regions": [REGION] }
+        ],
+        "roleName": MEMBER_ROLE,
+        "externalId": MEMBER_EXTERNAL_ID
+    });
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).expect("config is JSON"),
+        expected_config
+    );
+
+    // ---- hub: the snapshot bucket is versioned, private, encrypted, and expires old
+    // versions. moto's GetBucketVersioning answers in a shape the SDK rejects: two writes
+    // of one key keeping two versions prove versioning instead.
+    let mut version_ids = BTreeSet::new();
+    for content in ["{\"generation\":1}", "{\"generation\":2}"] {
+        let put = s3
+            .put_object()
+            .bucket(&snapshot_bucket)
+            .key("in-use/snapshot.json")
+            .body(content.as_bytes().to_vec().into())
+            .send()
+            .await
+            .expect("write a snapshot");
+        let version = put.version_id().expect("a versioned write").to_owned();
+        assert_ne!(version, "null");
+        version_ids.insert(version);
+    }
+    let versions = s3
+        .list_object_versions()
+        .bucket(&snapshot_bucket)
+        .prefix("in-use/")
+        .send()
+        .await
+        .expect("list versions");
+    let listed: BTreeSet<String> = versions
+        .versions()
+        .iter()
+        .filter_map(|version| version.version_id().map(str::to_owned))
+        .collect();
+    assert_eq!(listed, version_ids, "both snapshot versions are kept");
+    assert_eq!(version_ids.len(), 2);
+    let block = s3
+        .get_public_access_block()
+        .bucket(&snapshot_bucket)
+        .send()
+        .await
+        .expect("public access block");
+    let block = block
+        .public_access_block_configuration()
+        .expect("configuration");
+    assert_eq!(
+        [
+            block.block_public_acls(),
+            block.block_public_policy(),
+            block.ignore_public_acls(),
+            block.restrict_public_buckets()
+        ],
+        [Some(true); 4]
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(&snapshot_bucket)
+        .send()
+        .await
+        .expect("encryption");
+    let algorithms: Vec<String> = encryption
+        .server_side_encryption_configuration()
+        .expect("configuration")
+        .rules()
+        .iter()
+        .filter_map(|rule| rule.apply_server_side_encryption_by_default())
+        .map(|default| default.sse_algorithm().as_str().to_owned())
+        .collect();
+    assert_eq!(algorithms, vec!["AES256".to_owned()]);
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&snapshot_bucket)
+        .send()
+        .await
+        .expect("lifecycle configuration");
+    let rules: Vec<(String, Option<i32>, Option<i32>)> = lifecycle
+        .rules()
+        .iter()
+        .map(|rule| {
+            (
+                rule.id().unwrap_or_default().to_owned(),
+                rule.noncurrent_version_expiration()
+                    .and_then(|expiration| expiration.noncurrent_days()),
+                rule.abort_incomplete_multipart_upload()
+                    .and_then(|abort| abort.days_after_initiation()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        vec![("expire-old-snapshots".to_owned(), Some(30), Some(1))]
+    );
+
+    // ---- hub: only the sweeper knows where the snapshots are
+    let lambda = aws_sdk_lambda::Client::new(&hub);
+    for function in FUNCTIONS {
+        let configuration = lambda
+            .get_function_configuration()
+            .function_name(format!("ecr-janitor-{function}"))
+            .send()
+            .await
+            .expect("function configuration");
+        let environment = configuration
+            .environment()
+            .and_then(|environment| environment.variables())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            environment.get("JANITOR_SNAPSHOT_S3_URI"),
+            (function == "lifecycle-sweeper")
+                .then(|| format!("s3://{snapshot_bucket}/in-use/"))
+                .as_ref(),
+            "{function}"
+        );
+    }
+
+    // ---- hub: every function may assume exactly the member roles; the sweeper alone
+    // reads and writes the snapshot prefix; nobody lists the organization (no discovery)
+    let iam = aws_sdk_iam::Client::new(&hub);
+    let member_roles: BTreeSet<String> = [MEMBER_A, MEMBER_B]
+        .map(|account| format!("arn:aws:iam::{account}:role/{MEMBER_ROLE}"))
+        .into();
+    for function in FUNCTIONS {
+        let role = format!("ecr-janitor-{function}");
+        let policy = iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name(&role)
+            .send()
+            .await
+            .expect("role policy");
+        let policy = actions_to_resources(policy.policy_document());
+        assert_eq!(policy.get("sts:AssumeRole"), Some(&member_roles), "{role}");
+        assert_eq!(policy.get("organizations:ListAccounts"), None, "{role}");
+        let snapshot_grants: BTreeMap<&str, Option<&BTreeSet<String>>> =
+            ["s3:ListBucket", "s3:GetObjectVersion", "s3:PutObject"]
+                .into_iter()
+                .map(|action| (action, policy.get(action)))
+                .collect();
+        if function == "lifecycle-sweeper" {
+            let objects = BTreeSet::from([format!("arn:aws:s3:::{snapshot_bucket}/in-use/*")]);
+            assert_eq!(
+                snapshot_grants,
+                BTreeMap::from([
+                    (
+                        "s3:ListBucket",
+                        Some(&BTreeSet::from([format!("arn:aws:s3:::{snapshot_bucket}")]))
+                    ),
+                    ("s3:GetObjectVersion", Some(&objects)),
+                    ("s3:PutObject", Some(&objects)),
+                ])
+            );
+            let get_object = policy.get("s3:GetObject").expect("s3:GetObject");
+            assert!(get_object.contains(&format!("arn:aws:s3:::{snapshot_bucket}/in-use/*")));
+        } else {
+            assert!(
+                snapshot_grants.values().all(Option::is_none),
+                "{role}: {snapshot_grants:?}"
+            );
+        }
+    }
+
+    // ---- hub: the janitor bus admits the members' forwarded kinds of events, routes
+    // them like the default bus does, and takes sweep requests from the hub alone
+    let events = aws_sdk_eventbridge::Client::new(&hub);
+    let bus = events
+        .describe_event_bus()
+        .name("ecr-janitor")
+        .send()
+        .await
+        .expect("describe the janitor bus");
+    let bus_policy = policy_json(bus.policy().expect("a bus policy"));
+    let forwarded_kinds = json!({
+        "events:source": ["aws.ecr", "aws.inspector2"],
+        "events:detail-type": ["ECR Image Action", "ECR Image Scan", "Inspector2 Finding"]
+    });
+    assert_eq!(
+        sorted(&bus_policy),
+        sorted(&json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "MemberAccountsForwardEvents",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": [
+                        format!("arn:aws:iam::{MEMBER_A}:root"),
+                        format!("arn:aws:iam::{MEMBER_B}:root")
+                    ] },
+                    "Action": "events:PutEvents",
+                    "Resource": bus_arn,
+                    "Condition": { "ForAllValues:StringEquals": forwarded_kinds }
+                },
+                {
+                    "Sid": "OrganizationForwardsEvents",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "events:PutEvents",
+                    "Resource": bus_arn,
+                    "Condition": {
+                        "ForAllValues:StringEquals": forwarded_kinds,
+                        "StringEquals": { "aws:PrincipalOrgID": ORGANIZATION_ID }
+                    }
+                }
+            ]
+        }))
+    );
+    let mut janitor_bus_rules = vec![(
+        "sweep-repository".to_owned(),
+        "lifecycle-sweeper",
+        json!({"source": ["ecr-janitor"],
+               "detail-type": ["Sweep Repository", "Gather In Use", "Sweep Target"],
+               "account": [ACCOUNT]}),
+    )];
+    for (key, function) in FORWARDED {
+        janitor_bus_rules.push((format!("member-{key}"), function, forwarded_pattern(key)));
+    }
+    for (key, function, pattern) in &janitor_bus_rules {
+        let name = format!("ecr-janitor-{key}");
+        let rule = events
+            .describe_rule()
+            .name(&name)
+            .event_bus_name("ecr-janitor")
+            .send()
+            .await
+            .expect("describe rule");
+        let actual: Value =
+            serde_json::from_str(rule.event_pattern().expect("pattern")).expect("pattern JSON");
+        assert_eq!(&actual, pattern, "{name}");
+        let targets = events
+            .list_targets_by_rule()
+            .rule(&name)
+            .event_bus_name("ecr-janitor")
+            .send()
+            .await
+            .expect("targets");
+        let targets: Vec<&str> = targets
+            .targets()
+            .iter()
+            .map(|target| target.arn())
+            .collect();
+        assert_eq!(targets, vec![function_arn(function)], "{name}");
+    }
+    let hub_default_rules = events
+        .list_rules()
+        .name_prefix("ecr-janitor-forward-")
+        .send()
+        .await
+        .expect("hub default-bus rules");
+    assert!(
+        hub_default_rules.rules().is_empty(),
+        "forwarding rules belong to the members: {hub_default_rules:?}"
+    );
+
+    // ---- members: read back in each member's own account
+    for (account, enforce) in [(MEMBER_A, false), (MEMBER_B, true)] {
+        let member = account_sdk_config(&endpoint, &hub, account).await;
+        let iam = aws_sdk_iam::Client::new(&member);
+        let role = iam
+            .get_role()
+            .role_name(MEMBER_ROLE)
+            .send()
+            .await
+            .expect("the member role");
+        let role = role.role().expect("role");
+        assert_eq!(
+            role.arn(),
+            format!("arn:aws:iam::{account}:role/{MEMBER_ROLE}")
+        );
+        assert_eq!(
+            sorted(&policy_json(
+                role.assume_role_policy_document().expect("trust policy")
+            )),
+            sorted(&json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "HubFunctions",
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": { "AWS": hub_roles.iter().collect::<Vec<_>>() },
+                    "Condition": { "StringEquals": { "sts:ExternalId": MEMBER_EXTERNAL_ID } }
+                }]
+            })),
+            "{account}: trusted by the hub's three function roles only, with the external id"
+        );
+        let policy = iam
+            .get_role_policy()
+            .role_name(MEMBER_ROLE)
+            .policy_name(MEMBER_ROLE)
+            .send()
+            .await
+            .expect("member role policy");
+        assert_eq!(
+            actions_to_resources(policy.policy_document()),
+            member_policy(account, enforce),
+            "{account} (enforce: {enforce})"
+        );
+
+        let forwarder = format!("{MEMBER_ROLE}-events-{REGION}");
+        let forwarder_role = iam
+            .get_role()
+            .role_name(&forwarder)
+            .send()
+            .await
+            .expect("the forwarding role");
+        let forwarder_role = forwarder_role.role().expect("role");
+        let forwarder_policy = iam
+            .get_role_policy()
+            .role_name(&forwarder)
+            .policy_name(&forwarder)
+            .send()
+            .await
+            .expect("forwarding role policy");
+        assert_eq!(
+            actions_to_resources(forwarder_policy.policy_document()),
+            expected_policy(&[(&["events:PutEvents"], vec![bus_arn.clone()])])
+        );
+
+        let events = aws_sdk_eventbridge::Client::new(&member);
+        let mut rule_arns = Vec::new();
+        for (key, _) in FORWARDED {
+            let name = format!("ecr-janitor-forward-{key}");
+            let rule = events
+                .describe_rule()
+                .name(&name)
+                .event_bus_name("default")
+                .send()
+                .await
+                .expect("describe forwarding rule");
+            let actual: Value =
+                serde_json::from_str(rule.event_pattern().expect("pattern")).expect("pattern JSON");
+            assert_eq!(actual, forwarded_pattern(key), "{account} {name}");
+            let rule_arn = rule.arn().expect("rule ARN").to_owned();
+            assert_eq!(
+                rule_arn,
+                format!("arn:aws:events:{REGION}:{account}:rule/{name}")
+            );
+            rule_arns.push(rule_arn);
+            let targets = events
+                .list_targets_by_rule()
+                .rule(&name)
+                .send()
+                .await
+                .expect("forwarding targets");
+            let targets: Vec<(&str, Option<&str>)> = targets
+                .targets()
+                .iter()
+                .map(|target| (target.arn(), target.role_arn()))
+                .collect();
+            assert_eq!(
+                targets,
+                vec![(bus_arn.as_str(), Some(forwarder_role.arn()))],
+                "{account} {name}: the hub's bus, with the forwarding role"
+            );
+        }
+        assert_eq!(
+            sorted(&policy_json(
+                forwarder_role
+                    .assume_role_policy_document()
+                    .expect("trust policy")
+            )),
+            sorted(&json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": { "Service": "events.amazonaws.com" },
+                    "Condition": {
+                        "StringEquals": { "aws:SourceAccount": account },
+                        "ArnEquals": { "aws:SourceArn": rule_arns }
+                    }
+                }]
+            })),
+            "{account}: only this account's forwarding rules use the forwarding role"
+        );
+    }
+
+    // ---- a second plan must find nothing to change (exit code 0, not 2)
+    let plan = terraform.run(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "plan after apply must be empty:\n{}\n{}",
+        String::from_utf8_lossy(&plan.stdout),
+        String::from_utf8_lossy(&plan.stderr)
+    );
+
+    // ---- destroy leaves nothing in any account (the snapshot versions written above
+    // included: the bucket holds derived data and is force-destroyed)
+    terraform.run_ok(&["destroy", "-auto-approve", "-no-color"]);
+    let buckets = s3.list_buckets().send().await.expect("list buckets");
+    assert!(buckets.buckets().is_empty(), "{buckets:?}");
+    let functions = lambda
+        .list_functions()
+        .send()
+        .await
+        .expect("list functions");
+    assert!(functions.functions().is_empty(), "{functions:?}");
+    let buses = events.list_event_buses().send().await.expect("list buses");
+    let bus_names: Vec<&str> = buses
+        .event_buses()
+        .iter()
+        .filter_map(|bus| bus.name())
+        .collect();
+    assert_eq!(bus_names, vec!["default"]);
+    for account in [ACCOUNT, MEMBER_A, MEMBER_B] {
+        let config = if account == ACCOUNT {
+            hub.clone()
+        } else {
+            account_sdk_config(&endpoint, &hub, account).await
+        };
+        let roles = aws_sdk_iam::Client::new(&config)
+            .list_roles()
+            .send()
+            .await
+            .expect("list roles");
+        let names: Vec<&str> = roles.roles().iter().map(|role| role.role_name()).collect();
+        assert!(names.is_empty(), "{account}: roles left {names:?}");
+        let rules = aws_sdk_eventbridge::Client::new(&config)
+            .list_rules()
+            .send()
+            .await
+            .expect("list rules");
+        assert!(rules.rules().is_empty(), "{account}: rules left {rules:?}");
+    }
+
+    eprintln!(
+        "organization example apply/plan/destroy against moto: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }

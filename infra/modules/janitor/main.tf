@@ -31,11 +31,11 @@ locals {
   config_key    = "janitor-config.json"
   config_s3_uri = "s3://${aws_s3_bucket.config.id}/${local.config_key}"
 
-  # Routes into the functions. All but the last listen on the default bus (AWS events).
-  rules = {
+  # AWS events into the functions, on the default bus; members forward the first three to
+  # the janitor bus (modules/janitor-member uses the same patterns).
+  aws_event_rules = {
     "image-push" = {
       description = "ECR image pushes -> tag-enforcer"
-      bus         = "default"
       function    = "tag-enforcer"
       pattern = {
         source        = ["aws.ecr"]
@@ -45,7 +45,6 @@ locals {
     }
     "basic-scan" = {
       description = "ECR basic scan completions -> scan-forwarder"
-      bus         = "default"
       function    = "scan-forwarder"
       pattern = {
         source        = ["aws.ecr"]
@@ -55,7 +54,6 @@ locals {
     }
     "inspector-finding" = {
       description = "Inspector findings on ECR images -> scan-forwarder"
-      bus         = "default"
       function    = "scan-forwarder"
       pattern = {
         source        = ["aws.inspector2"]
@@ -65,28 +63,260 @@ locals {
     }
     "inspector-scan" = {
       description = "Inspector scans of ECR images -> scan-forwarder"
-      bus         = "default"
       function    = "scan-forwarder"
       pattern = {
         source        = ["aws.inspector2"]
         "detail-type" = ["Inspector2 Scan"]
       }
     }
-    "sweep-repository" = {
-      description = "Sweep Repository requests on the janitor bus -> lifecycle-sweeper"
-      bus         = aws_cloudwatch_event_bus.janitor.name
-      function    = "lifecycle-sweeper"
-      pattern = {
-        source        = ["ecr-janitor"]
-        "detail-type" = ["Sweep Repository"]
-      }
-    }
   }
+  forwarded_rule_keys = ["image-push", "basic-scan", "inspector-finding"]
+
+  # The sweeper's own requests: a repository to sweep, the organization-wide in-use
+  # gathering, and one target's sweep. Only the hub itself asks for sweeps: PutEvents
+  # stamps every event with the caller's account, so no other account can forge one.
+  sweep_detail_types = ["Sweep Repository", "Gather In Use", "Sweep Target"]
+
+  rules = merge(
+    { for key, rule in local.aws_event_rules : key => merge(rule, { bus = "default" }) },
+    {
+      for key in local.forwarded_rule_keys : "member-${key}" => merge(local.aws_event_rules[key], {
+        description = "${local.aws_event_rules[key].description} (forwarded from member accounts)"
+        bus         = aws_cloudwatch_event_bus.janitor.name
+      }) if local.receives_member_events
+    },
+    {
+      # Named for its first detail-type; the name stays so existing installations update
+      # the rule in place.
+      "sweep-repository" = {
+        description = "Sweep requests (${join(", ", local.sweep_detail_types)}) on the janitor bus -> lifecycle-sweeper"
+        bus         = aws_cloudwatch_event_bus.janitor.name
+        function    = "lifecycle-sweeper"
+        pattern = {
+          source        = ["ecr-janitor"]
+          "detail-type" = local.sweep_detail_types
+          account       = [local.account]
+        }
+      }
+    },
+  )
 
   queues = {
     events    = aws_sqs_queue.events_dlq
     functions = aws_sqs_queue.functions_dlq
   }
+}
+
+# ---------------------------------------------------------------- organization-wide
+
+locals {
+  # config.targets: the member accounts (and Regions) the functions reach by assuming a
+  # role there. Everything the hub grants or admits for members derives from it, so the
+  # IAM and the bus policy always match what the functions will do.
+  targets                = try(var.config.targets, null)
+  organization_wide      = local.targets != null
+  discovers_organization = try(local.targets.organization, null) != null
+  member_role_name       = try(local.targets.roleName, "ecr-janitor-member")
+
+  member_role_arns = distinct(concat(
+    [
+      for target in try(local.targets.accounts, []) :
+      "arn:${local.partition}:iam::${target.account}:role/${try(target.roleName, local.member_role_name)}"
+    ],
+    # Accounts found through organizations:ListAccounts are not known here; the member
+    # roles' trust (only the hub's function roles) is what bounds this statement.
+    local.discovers_organization ? ["arn:${local.partition}:iam::*:role/${try(local.targets.organization.roleName, local.member_role_name)}"] : [],
+  ))
+
+  # Accounts whose forwarded events the janitor bus admits (the hub's own need no grant).
+  event_source_account_ids = distinct([
+    for target in try(local.targets.accounts, []) : target.account if target.account != local.account
+  ])
+  receives_member_events = local.organization_wide || var.organization_id != null
+  bus_admits_members     = length(local.event_source_account_ids) > 0 || var.organization_id != null
+
+  # The sweeper's organization-wide in-use snapshot.
+  snapshot_prefix = "in-use/"
+  snapshot_s3_uri = local.organization_wide ? "s3://${one(aws_s3_bucket.snapshots[*].id)}/${local.snapshot_prefix}" : null
+}
+
+check "organization_events_are_admitted" {
+  assert {
+    condition     = !local.discovers_organization || var.organization_id != null
+    error_message = "config.targets.organization discovers member accounts, but without organization_id the janitor bus refuses the events they forward."
+  }
+}
+
+# The organization-wide in-use snapshot: what every target holds, written by the sweeper
+# once per gathering and read by each target's sweep. Created only with config.targets: a
+# single-account sweep gathers in-use in the same invocation and needs no snapshot.
+resource "aws_s3_bucket" "snapshots" {
+  #checkov:skip=CKV_AWS_18:Holds the sweeper's own snapshots; CloudTrail data events cover access auditing if needed.
+  #checkov:skip=CKV_AWS_144:Snapshots are re-gathered on every run; a replica would be stale before it is needed.
+  #checkov:skip=CKV_AWS_145:SSE-S3 is enough for lists of image references; SSE-KMS would add a key policy for the sweeper's role.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to a new snapshot; the sweeper reads it when it sweeps.
+  count = local.organization_wide ? 1 : 0
+
+  bucket_prefix = "${var.name_prefix}-in-use-"
+  # Snapshots are derived data, re-gathered on every run: none is worth a failed destroy.
+  force_destroy = true
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_versioning" "snapshots" {
+  count = local.organization_wide ? 1 : 0
+
+  bucket = aws_s3_bucket.snapshots[0].id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "snapshots" {
+  count = local.organization_wide ? 1 : 0
+
+  bucket = aws_s3_bucket.snapshots[0].id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "snapshots" {
+  count = local.organization_wide ? 1 : 0
+
+  bucket                  = aws_s3_bucket.snapshots[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "snapshots" {
+  count = local.organization_wide ? 1 : 0
+
+  bucket = aws_s3_bucket.snapshots[0].id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+# Old snapshots answer "what did the janitor consider in use when it deleted this?" for a
+# while, then go. The bucket holds nothing but snapshots: the rule covers all of it.
+resource "aws_s3_bucket_lifecycle_configuration" "snapshots" {
+  count = local.organization_wide ? 1 : 0
+
+  bucket = aws_s3_bucket.snapshots[0].id
+  rule {
+    id     = "expire-old-snapshots"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.snapshot_retention_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.snapshots]
+}
+
+data "aws_iam_policy_document" "snapshot_bucket" {
+  count = local.organization_wide && var.snapshot_bucket_require_tls ? 1 : 0
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.snapshots[0].arn, "${aws_s3_bucket.snapshots[0].arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "snapshots" {
+  count = local.organization_wide && var.snapshot_bucket_require_tls ? 1 : 0
+
+  bucket = aws_s3_bucket.snapshots[0].id
+  policy = data.aws_iam_policy_document.snapshot_bucket[0].json
+
+  depends_on = [aws_s3_bucket_public_access_block.snapshots]
+}
+
+# Members' rules deliver their ECR and Inspector events to the janitor bus: admit exactly
+# those events from the member accounts (or the whole organization).
+data "aws_iam_policy_document" "janitor_bus" {
+  count = local.bus_admits_members ? 1 : 0
+
+  dynamic "statement" {
+    for_each = length(local.event_source_account_ids) > 0 ? [local.event_source_account_ids] : []
+    content {
+      sid       = "MemberAccountsForwardEvents"
+      actions   = ["events:PutEvents"]
+      resources = [aws_cloudwatch_event_bus.janitor.arn]
+      principals {
+        type        = "AWS"
+        identifiers = [for account in statement.value : "arn:${local.partition}:iam::${account}:root"]
+      }
+      # Only the forwarded kinds: a member cannot put ecr-janitor events (sweep requests,
+      # reports) on the hub's bus.
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "events:source"
+        values   = ["aws.ecr", "aws.inspector2"]
+      }
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "events:detail-type"
+        values   = [for key in local.forwarded_rule_keys : local.aws_event_rules[key].pattern["detail-type"][0]]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = var.organization_id == null ? [] : [var.organization_id]
+    content {
+      sid       = "OrganizationForwardsEvents"
+      actions   = ["events:PutEvents"]
+      resources = [aws_cloudwatch_event_bus.janitor.arn]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:PrincipalOrgID"
+        values   = [statement.value]
+      }
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "events:source"
+        values   = ["aws.ecr", "aws.inspector2"]
+      }
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "events:detail-type"
+        values   = [for key in local.forwarded_rule_keys : local.aws_event_rules[key].pattern["detail-type"][0]]
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "janitor" {
+  count = local.bus_admits_members ? 1 : 0
+
+  event_bus_name = aws_cloudwatch_event_bus.janitor.name
+  # Minified: EventBridge counts every character of a bus policy against its quota
+  # (10,240 by default), and each listed account adds one principal.
+  policy = data.aws_iam_policy_document.janitor_bus[0].minified_json
 }
 
 # ---------------------------------------------------------------- configuration
@@ -240,8 +470,11 @@ resource "aws_iam_role" "function" {
 
 # What every function needs: read the configuration, publish on the janitor bus, write
 # its logs, and dead-letter failed asynchronous invocations (Lambda sends them with the
-# function's own role).
+# function's own role). Organization-wide, each also reaches the members: it assumes their
+# role for the events and sweeps it handles there, and lists the organization's accounts
+# when the configuration discovers them.
 data "aws_iam_policy_document" "function_common" {
+  #checkov:skip=CKV_AWS_356:organizations:ListAccounts (only with config.targets.organization) has no resource-level permissions.
   for_each = local.functions
 
   statement {
@@ -263,6 +496,23 @@ data "aws_iam_policy_document" "function_common" {
     sid       = "DeadLetterFailedInvocations"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.functions_dlq.arn]
+  }
+  dynamic "statement" {
+    for_each = length(local.member_role_arns) > 0 ? [local.member_role_arns] : []
+    content {
+      sid       = "AssumeMemberRoles"
+      actions   = ["sts:AssumeRole"]
+      resources = statement.value
+    }
+  }
+  dynamic "statement" {
+    for_each = local.discovers_organization ? [1] : []
+    content {
+      # "*" is required: organizations:ListAccounts has no resource-level permissions.
+      sid       = "ListOrganizationAccounts"
+      actions   = ["organizations:ListAccounts"]
+      resources = ["*"]
+    }
   }
 }
 
@@ -293,7 +543,7 @@ data "aws_iam_policy_document" "scan_forwarder" {
 
 data "aws_iam_policy_document" "lifecycle_sweeper" {
   #checkov:skip=CKV_AWS_356:ECS, EventBridge, Scheduler and Batch list calls, ecs:DescribeTaskDefinition and lambda:ListFunctions support no resource-level permissions; see the comments below.
-  #checkov:skip=CKV_AWS_111:The only write actions (ecr:BatchDeleteImage, ecr:UpdateImageStorageClass) are scoped to the managed repositories.
+  #checkov:skip=CKV_AWS_111:The only write actions (ecr:BatchDeleteImage, ecr:UpdateImageStorageClass) are scoped to the managed repositories, and s3:PutObject to the in-use snapshot prefix.
   source_policy_documents = [data.aws_iam_policy_document.function_common["lifecycle-sweeper"].json]
 
   statement {
@@ -401,6 +651,29 @@ data "aws_iam_policy_document" "lifecycle_sweeper" {
       resources = ["arn:${local.partition}:s3:::${statement.value.bucket}/${statement.value.prefix}*"]
     }
   }
+  dynamic "statement" {
+    # The organization-wide in-use snapshot: written once per gathering, read (at the
+    # version the gathering wrote) by every target's sweep.
+    for_each = aws_s3_bucket.snapshots
+    content {
+      sid       = "ListInUseSnapshots"
+      actions   = ["s3:ListBucket"]
+      resources = [statement.value.arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.snapshot_prefix}*"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = aws_s3_bucket.snapshots
+    content {
+      sid       = "ReadWriteInUseSnapshots"
+      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+      resources = ["${statement.value.arn}/${local.snapshot_prefix}*"]
+    }
+  }
 }
 
 locals {
@@ -452,14 +725,21 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = each.value.reserved_concurrency
 
   environment {
-    variables = {
-      JANITOR_CONFIG_S3_URI = local.config_s3_uri
-      # Functions read the configuration once per execution environment; a new value here
-      # makes Lambda start fresh environments, so a configuration change reaches all of them.
-      JANITOR_CONFIG_VERSION = aws_s3_object.config.version_id
-      JANITOR_BUS_NAME       = aws_cloudwatch_event_bus.janitor.name
-      RUST_LOG               = var.log_level
-    }
+    variables = merge(
+      {
+        JANITOR_CONFIG_S3_URI = local.config_s3_uri
+        # Functions read the configuration once per execution environment; a new value here
+        # makes Lambda start fresh environments, so a configuration change reaches all of them.
+        JANITOR_CONFIG_VERSION = aws_s3_object.config.version_id
+        JANITOR_BUS_NAME       = aws_cloudwatch_event_bus.janitor.name
+        RUST_LOG               = var.log_level
+      },
+      # Only the sweeper gathers and reads the organization-wide in-use snapshot.
+      {
+        for name, value in { JANITOR_SNAPSHOT_S3_URI = local.snapshot_s3_uri } :
+        name => value if each.key == "lifecycle-sweeper" && value != null
+      },
+    )
   }
 
   tags = var.tags

@@ -9,7 +9,7 @@ output "function_names" {
 }
 
 output "role_arns" {
-  description = "Execution role ARNs by function."
+  description = "Execution role ARNs by function (the principals a janitor-member role trusts: hub_role_arns = values(...))."
   value       = { for key, role in aws_iam_role.function : key => role.arn }
 }
 
@@ -46,4 +46,19 @@ output "config_s3_uri" {
 output "schedule_arn" {
   description = "ARN of the EventBridge Scheduler schedule of the full sweep."
   value       = aws_scheduler_schedule.sweep_all.arn
+}
+
+output "snapshot_bucket" {
+  description = "Name of the bucket holding the organization-wide in-use snapshots (null without config.targets)."
+  value       = one(aws_s3_bucket.snapshots[*].id)
+}
+
+output "snapshot_s3_uri" {
+  description = "s3:// URI prefix of the in-use snapshots (the sweeper's JANITOR_SNAPSHOT_S3_URI; null without config.targets)."
+  value       = local.snapshot_s3_uri
+}
+
+output "member_role_arns" {
+  description = "Member role ARNs the functions may assume (from config.targets; an organization's is arn:...:iam::*:role/NAME)."
+  value       = local.member_role_arns
 }

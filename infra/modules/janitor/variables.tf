@@ -38,13 +38,85 @@ variable "repository_arns" {
 }
 
 variable "config" {
-  description = "The janitor configuration document (sections sweeper, tagRules, scan; see docs/infra.md). Stored as JSON in the config bucket."
+  description = "The janitor configuration document (sections sweeper, tagRules, scan, protectedTags, targets; see docs/infra.md and docs/organization.md). Stored as JSON in the config bucket."
   type        = any
   default     = {}
 
   validation {
-    condition     = can(keys(var.config)) && length(setsubtract(keys(var.config), ["sweeper", "tagRules", "scan"])) == 0
-    error_message = "config must be an object whose only keys are sweeper, tagRules and scan (the functions reject unknown fields)."
+    condition     = can(keys(var.config)) && length(setsubtract(keys(var.config), ["sweeper", "tagRules", "scan", "protectedTags", "targets"])) == 0
+    error_message = "config must be an object whose only keys are sweeper, tagRules, scan, protectedTags and targets (the functions reject unknown fields)."
+  }
+
+  validation {
+    condition     = try(alltrue([for tag in tolist(try(var.config.protectedTags, [])) : can(regex("^.+$", tag))]), false)
+    error_message = "protectedTags must be a list of non-empty tag patterns."
+  }
+
+  validation {
+    condition = try(var.config.targets, null) == null || try(
+      length(setsubtract(keys(var.config.targets), ["accounts", "organization", "roleName", "externalId", "excludeHub", "snapshotMaxAge"])) == 0,
+      false,
+    )
+    error_message = "targets must be an object whose only keys are accounts, organization, roleName, externalId, excludeHub and snapshotMaxAge."
+  }
+
+  validation {
+    # A number would pass the pattern but reach the functions as a JSON number: an account
+    # ID must be a string (tostring(x) == x only for strings).
+    condition = try(alltrue([
+      for target in try(var.config.targets.accounts, []) :
+      length(setsubtract(keys(target), ["account", "regions", "roleName"])) == 0 &&
+      can(regex("^[0-9]{12}$", target.account)) && tostring(target.account) == target.account &&
+      length(target.regions) > 0 && alltrue([for region in target.regions : can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", region))])
+    ]), false)
+    error_message = "targets.accounts[*] must be { account = \"<12-digit account ID as a string>\", regions = [<Region names>, at least one], roleName (optional) }."
+  }
+
+  validation {
+    condition = try(
+      length(distinct([for target in var.config.targets.accounts : target.account])) == length(var.config.targets.accounts),
+      true,
+    )
+    error_message = "targets.accounts must name each account once (list all its Regions in one entry)."
+  }
+
+  validation {
+    condition = try(var.config.targets.organization, null) == null || try(
+      length(setsubtract(keys(var.config.targets.organization), ["regions", "roleName", "excludeAccounts"])) == 0 &&
+      length(var.config.targets.organization.regions) > 0 &&
+      alltrue([for region in var.config.targets.organization.regions : can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", region))]) &&
+      alltrue([
+        for account in try(var.config.targets.organization.excludeAccounts, []) :
+        can(regex("^[0-9]{12}$", account)) && tostring(account) == account
+      ]),
+      false,
+    )
+    error_message = "targets.organization must be { regions = [<Region names>, at least one], roleName (optional), excludeAccounts = [<12-digit account IDs as strings>] (optional) }."
+  }
+
+  validation {
+    # IAM role names: 1-64 characters of letters, digits and +=,.@_-.
+    condition = try(alltrue([
+      for name in concat(
+        [try(var.config.targets.roleName, "ecr-janitor-member"), try(var.config.targets.organization.roleName, "ecr-janitor-member")],
+        [for target in try(var.config.targets.accounts, []) : try(target.roleName, "ecr-janitor-member")],
+      ) : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", name))
+    ]), false)
+    error_message = "targets.roleName, targets.accounts[*].roleName and targets.organization.roleName must be IAM role names (1-64 characters of letters, digits and +=,.@_-)."
+  }
+
+  validation {
+    condition = try(var.config.targets.externalId, null) == null || try(
+      can(regex("^[A-Za-z0-9+=,.@:/_-]+$", var.config.targets.externalId)) &&
+      length(var.config.targets.externalId) >= 2 && length(var.config.targets.externalId) <= 1224,
+      false,
+    )
+    error_message = "targets.externalId must be 2-1224 characters of letters, digits and +=,.@:/_- (STS's rule)."
+  }
+
+  validation {
+    condition     = contains([true, false], try(var.config.targets.excludeHub, false))
+    error_message = "targets.excludeHub must be true or false."
   }
 
   validation {
@@ -80,6 +152,34 @@ variable "config_bucket_require_tls" {
   description = "Attach a bucket policy that denies every request to the config bucket not made over TLS."
   type        = bool
   default     = true
+}
+
+variable "organization_id" {
+  description = "AWS Organizations ID (o-...) whose accounts may forward their ECR and Inspector events to the janitor bus. null: only the accounts of config.targets.accounts."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be an AWS Organizations ID (o- followed by 10-32 lowercase letters or digits)."
+  }
+}
+
+variable "snapshot_bucket_require_tls" {
+  description = "Attach a bucket policy that denies every request to the in-use snapshot bucket (created with config.targets) not made over TLS."
+  type        = bool
+  default     = true
+}
+
+variable "snapshot_retention_days" {
+  description = "Days a replaced in-use snapshot is kept (noncurrent versions) before S3 expires it."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.snapshot_retention_days >= 1 && floor(var.snapshot_retention_days) == var.snapshot_retention_days
+    error_message = "snapshot_retention_days must be a whole number of days, at least 1."
+  }
 }
 
 variable "log_level" {
