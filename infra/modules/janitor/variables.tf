@@ -54,10 +54,10 @@ variable "config" {
 
   validation {
     condition = try(var.config.targets, null) == null || try(
-      length(setsubtract(keys(var.config.targets), ["accounts", "organization", "roleName", "externalId", "excludeHub", "snapshotMaxAge"])) == 0,
+      length(setsubtract(keys(var.config.targets), ["accounts", "organization", "roleName", "externalId", "excludeHub", "snapshotMaxAgeMinutes"])) == 0,
       false,
     )
-    error_message = "targets must be an object whose only keys are accounts, organization, roleName, externalId, excludeHub and snapshotMaxAge."
+    error_message = "targets must be an object whose only keys are accounts, organization, roleName, externalId, excludeHub and snapshotMaxAgeMinutes."
   }
 
   validation {

@@ -255,10 +255,10 @@ run "organization_wide_hub" {
           # The hub's own account in another Region: reached like a member, admitted by nobody.
           { account = "123456789012", regions = ["eu-west-1"] },
         ]
-        roleName       = "ecr-janitor-member"
-        externalId     = "ecr-janitor-7f3a"
-        excludeHub     = false
-        snapshotMaxAge = "1h"
+        roleName              = "ecr-janitor-member"
+        externalId            = "ecr-janitor-7f3a"
+        excludeHub            = false
+        snapshotMaxAgeMinutes = 60
       }
     }
     organization_id = "o-abc123defg"
