@@ -507,9 +507,8 @@ async fn workloads_in_other_accounts_protect_the_central_registry() {
         organization_accounts: None,
         member_targets: 4,
         repositories: vec![(0, 0), (1, 1), (1, 1), (0, 0), (0, 0)],
-        // B names A's us-east-1 registry, C A's eu-west-1 one; both sweeps read theirs.
+        // B names A's us-east-1 registry, C A's eu-west-1 one.
         shards: 2,
-        sweeps_reading_a_shard: 2,
     };
     assert_eq!(made, shape.cost());
 }

@@ -25,8 +25,6 @@ pub struct RunShape {
     pub repositories: Vec<(usize, usize)>,
     /// Registries of targets that some workload names: the snapshot's shards.
     pub shards: usize,
-    /// Repository sweeps whose registry has a shard (they read it).
-    pub sweeps_reading_a_shard: usize,
 }
 
 /// Invocations and calls of one run (each repository's own sweep aside).
@@ -90,9 +88,9 @@ impl RunShape {
             // snapshot's header
             s3_put_object: targets + 3 + self.shards,
             s3_list_objects: targets * pages(targets, KEYS_PER_PAGE),
-            // the manifest and every part (assembler) + the header (each sweep) + its
-            // registry's shard, when it has one
-            s3_get_object: 1 + targets + sweeps + self.sweeps_reading_a_shard,
+            // the manifest and every part (assembler) + the header and its registry's
+            // shard (each sweep; a shard no use names is not there: a 404)
+            s3_get_object: 1 + targets + 2 * sweeps,
             // each fan-out lists its target's repositories; each sweep finds its own
             describe_repositories: self
                 .repositories
@@ -115,7 +113,6 @@ mod tests {
             member_targets: 3996,
             repositories: vec![(50, 50); 4000],
             shards: 4000,
-            sweeps_reading_a_shard: 200_000,
         };
         let cost = shape.cost();
         assert_eq!(cost.invocations, 1 + 8000 + 200_000);

@@ -3,16 +3,17 @@
 //!
 //! Each target's workloads are gathered by an invocation of their own and written as a
 //! part ([`TargetPart`]); when the last part is written the parts are assembled
-//! ([`assemble`]) into a small header ([`SnapshotHeader`]: the run, when it was read,
-//! the targets that failed or had sources switched off, how many uses each shard
-//! holds) and one shard per registry: the uses whose reference names an ECR registry
-//! of a target, one JSON line each ([`RecordedUse`]: the reference, the digest, who
-//! holds it, in which account and Region, when it was read).
+//! ([`assemble`]) into one shard per registry — the uses whose reference names an ECR
+//! registry of a target: a first line saying which registry and how many uses follow
+//! ([`ShardHeader`]), then one JSON line per use ([`RecordedUse`]: the reference, the
+//! digest, who holds it, in which account and Region, when it was read) — and a small
+//! header ([`SnapshotHeader`]: the run, when it was read, the targets that failed or
+//! had sources switched off), whose size does not grow with the organization.
 //!
 //! A repository sweep reads the header and streams only its own registry's shard
-//! through a [`SnapshotReader`], which keeps the uses that name its repository: what a
-//! sweep downloads grows with its registry's uses, and what it keeps with its
-//! repository's. A use protects images of the repository its reference names — by
+//! (none: no workload names the registry) through a [`SnapshotReader`], which keeps
+//! the uses that name its repository: what a sweep downloads grows with its registry's
+//! uses, and what it keeps with its repository's. A use protects images of the repository its reference names — by
 //! tag, by digest, and by the digest the workload resolved it to; that the same digest
 //! also sits in another repository does not make that copy one a workload can start,
 //! so references to other registries (Docker Hub, another ECR registry) are not
@@ -113,10 +114,22 @@ pub struct SnapshotHeader {
     /// Sources the configuration switched off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub off: Vec<String>,
-    /// Uses recorded per registry (`ACCOUNT-REGION`): the shards of the run.
-    pub shards: BTreeMap<String, usize>,
+    /// Registries some use names: the shards of the run.
+    pub shards: usize,
+    /// Uses recorded in the shards.
+    pub uses: usize,
     /// Uses left out because their reference names no registry of a target.
     pub uses_elsewhere: usize,
+}
+
+/// The first line of a shard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardHeader {
+    /// `ACCOUNT-REGION`.
+    pub shard: String,
+    /// Use lines that follow.
+    pub uses: usize,
 }
 
 /// The key of a registry's shard.
@@ -138,8 +151,7 @@ pub fn assemble(run_id: &str, parts: &[TargetPart]) -> Option<AssembledSnapshot>
         .iter()
         .map(|part| shard_key(&part.target.account, &part.target.region))
         .collect();
-    let mut shards: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut lines: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
     let mut uses_elsewhere = 0;
     for recorded in parts.iter().flat_map(|part| &part.uses) {
         let key = match ImageReference::parse(&recorded.image) {
@@ -154,11 +166,25 @@ pub fn assemble(run_id: &str, parts: &[TargetPart]) -> Option<AssembledSnapshot>
             uses_elsewhere += 1;
             continue;
         };
-        let shard = shards.entry(key.clone()).or_default();
-        shard.extend(line);
-        shard.push(b'\n');
-        *counts.entry(key).or_default() += 1;
+        let (count, body) = lines.entry(key).or_default();
+        body.extend(line);
+        body.push(b'\n');
+        *count += 1;
     }
+    let uses = lines.values().map(|(count, _)| count).sum();
+    let shards: BTreeMap<String, Vec<u8>> = lines
+        .into_iter()
+        .map(|(shard, (count, body))| {
+            let first = ShardHeader {
+                shard: shard.clone(),
+                uses: count,
+            };
+            let mut text = serde_json::to_vec(&first).unwrap_or_default();
+            text.push(b'\n');
+            text.extend(body);
+            (shard, text)
+        })
+        .collect();
     let failed = parts
         .iter()
         .flat_map(|part| {
@@ -180,7 +206,8 @@ pub fn assemble(run_id: &str, parts: &[TargetPart]) -> Option<AssembledSnapshot>
             targets: parts.len(),
             failed,
             off: off.into_iter().collect(),
-            shards: counts,
+            shards: shards.len(),
+            uses,
             uses_elsewhere,
         },
         shards,
@@ -194,10 +221,10 @@ pub enum SnapshotFormatError {
     Line { line: usize, message: String },
     #[error("format {0} is not one this janitor reads (it reads {SNAPSHOT_FORMAT})")]
     Format(u32),
-    #[error(
-        "the header announces {announced} uses in the shard but it holds {found}: it is truncated"
-    )]
+    #[error("the shard announces {announced} uses but holds {found}: it is truncated")]
     Truncated { announced: usize, found: usize },
+    #[error("the shard is of registry {found}, not {expected}")]
+    OtherShard { expected: String, found: String },
 }
 
 /// A snapshot as one repository's sweep sees it.
@@ -245,6 +272,9 @@ pub struct SnapshotReader {
     repository: EcrRepository,
     kept: Vec<ImageUse>,
     pending: Vec<u8>,
+    /// The shard's first line, once read.
+    shard: Option<ShardHeader>,
+    /// Lines read, the first included.
     lines: usize,
 }
 
@@ -254,6 +284,7 @@ impl SnapshotReader {
             repository,
             kept: Vec::new(),
             pending: Vec::new(),
+            shard: None,
             lines: 0,
         }
     }
@@ -283,11 +314,25 @@ impl SnapshotReader {
             return Ok(());
         }
         self.lines += 1;
+        let error = |err: serde_json::Error, line: usize| SnapshotFormatError::Line {
+            line,
+            message: err.to_string(),
+        };
+        if self.shard.is_none() {
+            let first: ShardHeader =
+                serde_json::from_slice(line).map_err(|err| error(err, self.lines))?;
+            let expected = self.shard_key();
+            if first.shard != expected {
+                return Err(SnapshotFormatError::OtherShard {
+                    expected,
+                    found: first.shard,
+                });
+            }
+            self.shard = Some(first);
+            return Ok(());
+        }
         let recorded: RecordedUse =
-            serde_json::from_slice(line).map_err(|err| SnapshotFormatError::Line {
-                line: self.lines,
-                message: err.to_string(),
-            })?;
+            serde_json::from_slice(line).map_err(|err| error(err, self.lines))?;
         let names_repository = ImageReference::parse(&recorded.image)
             .is_ok_and(|reference| self.repository.is_named_by(&reference));
         if names_repository {
@@ -304,16 +349,19 @@ impl SnapshotReader {
         Ok(())
     }
 
-    /// The snapshot as the repository sees it: `header`, and the shard read whole.
+    /// The snapshot as the repository sees it: `header`, and the shard read whole (or
+    /// nothing fed: the run has no shard for the registry, no workload names it).
     pub fn finish(mut self, header: SnapshotHeader) -> Result<Snapshot, SnapshotFormatError> {
         let rest = std::mem::take(&mut self.pending);
         self.line(&rest)?;
-        let announced = header.shards.get(&self.shard_key()).copied().unwrap_or(0);
-        if announced != self.lines {
-            return Err(SnapshotFormatError::Truncated {
-                announced,
-                found: self.lines,
-            });
+        if let Some(shard) = &self.shard {
+            let found = self.lines - 1;
+            if shard.uses != found {
+                return Err(SnapshotFormatError::Truncated {
+                    announced: shard.uses,
+                    found,
+                });
+            }
         }
         Ok(Snapshot {
             in_use: InUse {
@@ -431,12 +479,19 @@ mod tests {
         let header = &assembled.header;
         assert_eq!(header.taken_at, at("2026-12-01T10:01:00Z"));
         assert_eq!(header.targets, 3);
+        assert_eq!(header.shards, 2);
+        assert_eq!(header.uses, 4);
+        let first_lines: Vec<&[u8]> = assembled
+            .shards
+            .values()
+            .filter_map(|body| body.split(|&byte| byte == b'\n').next())
+            .collect();
         assert_eq!(
-            header.shards,
-            BTreeMap::from([
-                ("111111111111-us-east-1".to_owned(), 3),
-                ("222222222222-us-east-1".to_owned(), 1),
-            ])
+            first_lines,
+            [
+                br#"{"shard":"111111111111-us-east-1","uses":3}"#.as_slice(),
+                br#"{"shard":"222222222222-us-east-1","uses":1}"#.as_slice(),
+            ]
         );
         // Docker Hub, and a registry that is no target.
         assert_eq!(header.uses_elsewhere, 2);
@@ -508,10 +563,14 @@ mod tests {
     fn a_truncated_shard_or_a_foreign_header_is_refused() {
         let assembled = assemble("run-4", &parts()).expect("parts");
         let shard = &assembled.shards["111111111111-us-east-1"];
-        let first_line_end = shard.iter().position(|&byte| byte == b'\n').expect("lines");
+        let line_ends: Vec<usize> = shard
+            .iter()
+            .enumerate()
+            .filter_map(|(at, &byte)| (byte == b'\n').then_some(at))
+            .collect();
         let repository = EcrRepository::from_uri(CENTRAL).expect("repository");
         let mut reader = SnapshotReader::new(repository.clone());
-        reader.feed(&shard[..=first_line_end]).expect("a line");
+        reader.feed(&shard[..=line_ends[1]]).expect("two lines");
         assert_eq!(
             reader.finish(assembled.header.clone()),
             Err(SnapshotFormatError::Truncated {
@@ -519,13 +578,22 @@ mod tests {
                 found: 1
             })
         );
-        let mut reader = SnapshotReader::new(repository);
-        reader.feed(&shard[..first_line_end + 20]).expect("a line");
+        let mut reader = SnapshotReader::new(repository.clone());
+        reader.feed(&shard[..line_ends[1] + 20]).expect("two lines");
         assert!(matches!(
             reader.finish(assembled.header.clone()),
-            Err(SnapshotFormatError::Line { line: 2, .. })
+            Err(SnapshotFormatError::Line { line: 3, .. })
         ));
-        let foreign = br#"{"format":2,"runId":"x","takenAt":"2026-12-01T10:00:00Z","targets":0,"shards":{},"usesElsewhere":0}"#;
+        let mut reader = SnapshotReader::new(repository);
+        let other = &assembled.shards["222222222222-us-east-1"];
+        assert_eq!(
+            reader.feed(other),
+            Err(SnapshotFormatError::OtherShard {
+                expected: "111111111111-us-east-1".to_owned(),
+                found: "222222222222-us-east-1".to_owned()
+            })
+        );
+        let foreign = br#"{"format":2,"runId":"x","takenAt":"2026-12-01T10:00:00Z","targets":0,"shards":0,"uses":0,"usesElsewhere":0}"#;
         assert_eq!(read_header(foreign), Err(SnapshotFormatError::Format(2)));
     }
 

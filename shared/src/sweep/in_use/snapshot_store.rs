@@ -319,27 +319,31 @@ impl SnapshotStore {
             .map_err(|err| self.call_error("GetObject", &key, err.to_string()))?
             .into_bytes();
         let header = read_header(&bytes).map_err(|err| unreadable(&key, err))?;
+        // The header is written after every shard of its run: a shard missing then is
+        // one no use named.
         let shard = reader.shard_key();
-        if header.shards.contains_key(&shard) {
-            let shard_key = self.shard_object_key(&header.run_id, &shard);
-            let object = self
-                .s3
-                .get_object()
-                .bucket(&self.bucket)
-                .key(&shard_key)
-                .send()
-                .await
-                .map_err(|err| self.call_error("GetObject", &shard_key, error_text(&err)))?;
-            let mut body = object.body;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk
-                    .map_err(|err| self.call_error("GetObject", &shard_key, err.to_string()))?;
-                reader
-                    .feed(&chunk)
-                    .map_err(|err| unreadable(&shard_key, err))?;
-            }
-        }
         let shard_key = self.shard_object_key(&header.run_id, &shard);
+        match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&shard_key)
+            .send()
+            .await
+        {
+            Ok(object) => {
+                let mut body = object.body;
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk
+                        .map_err(|err| self.call_error("GetObject", &shard_key, err.to_string()))?;
+                    reader
+                        .feed(&chunk)
+                        .map_err(|err| unreadable(&shard_key, err))?;
+                }
+            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {}
+            Err(err) => return Err(self.call_error("GetObject", &shard_key, error_text(&err))),
+        }
         let snapshot = reader
             .finish(header)
             .map_err(|err| unreadable(&shard_key, err))?;
