@@ -219,6 +219,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "snapshots" {
       days_after_initiation = 1
     }
   }
+  # Each run writes its manifest, one part per target and one shard per registry
+  # under in-use/runs/RUN/; the header only ever names the newest run.
+  rule {
+    id     = "expire-old-runs"
+    status = "Enabled"
+    filter {
+      prefix = "in-use/runs/"
+    }
+    expiration {
+      days = var.snapshot_retention_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
 
   depends_on = [aws_s3_bucket_versioning.snapshots]
 }

@@ -172,7 +172,7 @@ variable "snapshot_bucket_require_tls" {
 }
 
 variable "snapshot_retention_days" {
-  description = "Days a replaced in-use snapshot is kept (noncurrent versions) before S3 expires it."
+  description = "Days a replaced in-use snapshot header (noncurrent versions) and each run's parts and shards (in-use/runs/) are kept before S3 expires them."
   type        = number
   default     = 30
 

@@ -336,12 +336,15 @@ run "organization_wide_hub" {
   }
   assert {
     condition = (
-      length(aws_s3_bucket_lifecycle_configuration.snapshots[0].rule) == 1 &&
+      length(aws_s3_bucket_lifecycle_configuration.snapshots[0].rule) == 2 &&
       aws_s3_bucket_lifecycle_configuration.snapshots[0].rule[0].status == "Enabled" &&
       aws_s3_bucket_lifecycle_configuration.snapshots[0].rule[0].noncurrent_version_expiration[0].noncurrent_days == 30 &&
-      aws_s3_bucket_lifecycle_configuration.snapshots[0].rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 1
+      aws_s3_bucket_lifecycle_configuration.snapshots[0].rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 1 &&
+      aws_s3_bucket_lifecycle_configuration.snapshots[0].rule[1].status == "Enabled" &&
+      aws_s3_bucket_lifecycle_configuration.snapshots[0].rule[1].filter[0].prefix == "in-use/runs/" &&
+      aws_s3_bucket_lifecycle_configuration.snapshots[0].rule[1].expiration[0].days == 30
     )
-    error_message = "Replaced snapshots expire after snapshot_retention_days."
+    error_message = "Replaced snapshot headers, and each run's parts and shards, expire after snapshot_retention_days."
   }
   assert {
     condition = {
