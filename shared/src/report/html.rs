@@ -23,7 +23,7 @@ h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; pad
 table { border-collapse: collapse; width: 100%; font-size: .88rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
 td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
-table.sortable th { cursor: pointer; user-select: none; }
+table.sortable-ready th { cursor: pointer; user-select: none; }
 table.sortable th[data-order="ascending"]::after { content: " ▲"; }
 table.sortable th[data-order="descending"]::after { content: " ▼"; }
 svg.chart { display: block; max-width: 100%; height: auto; font-size: 12px; }
@@ -38,8 +38,10 @@ code { font-size: .85em; }
 "#;
 
 /// Sorts a table by the clicked column: numbers by `data-value`, text by its text.
+/// Marks each table it serves `sortable-ready`: only then do headers look clickable.
 const SCRIPT: &str = r#"
 document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.classList.add("sortable-ready");
   table.querySelectorAll("th").forEach(function (header, column) {
     header.addEventListener("click", function () {
       var ascending = header.dataset.order !== "ascending";
