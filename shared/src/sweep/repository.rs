@@ -113,7 +113,7 @@ pub enum Planning {
     Planned(Box<RepositoryPlan>),
     /// Nothing was planned: no native policy, no time left, a rejected policy or a
     /// failed call. The sweep as it stands; its summary says why.
-    Stopped(RepositorySweep),
+    Stopped(Box<RepositorySweep>),
 }
 
 /// Sweeps `repository` by `rules`, as `timing` says. `in_use` is what the workloads
@@ -127,7 +127,7 @@ pub async fn sweep_repository(
 ) -> RepositorySweep {
     let planned = match plan_repository(ecr, repository, rules, in_use, timing).await {
         Planning::Planned(planned) => planned,
-        Planning::Stopped(sweep) => return sweep,
+        Planning::Stopped(sweep) => return *sweep,
     };
     // The report outlives the images: free them before the (slow) execution.
     let RepositoryPlan {
@@ -250,7 +250,7 @@ pub async fn plan_repository(
             as_of: now,
             listed_at: now,
         });
-        return Planning::Stopped(sweep);
+        return Planning::Stopped(Box::new(sweep));
     }
     let text = match &entry.policy {
         PolicySource::Document(text) => text.clone(),
@@ -259,7 +259,7 @@ pub async fn plan_repository(
             Ok(None) => {
                 summary.skipped = Some("the repository has no lifecycle policy".to_owned());
                 summary.complete = true;
-                return Planning::Stopped(RepositorySweep::stopped(summary, None));
+                return Planning::Stopped(Box::new(RepositorySweep::stopped(summary, None)));
             }
             Err(err) => return failed_call(summary, err),
         },
@@ -268,7 +268,7 @@ pub async fn plan_repository(
         Ok(policy) => policy,
         Err(errors) => {
             summary.error = Some(format!("lifecycle policy rejected:\n{errors}"));
-            return Planning::Stopped(RepositorySweep::stopped(summary, None));
+            return Planning::Stopped(Box::new(RepositorySweep::stopped(summary, None)));
         }
     };
     let listed_at = timing
@@ -279,7 +279,7 @@ pub async fn plan_repository(
         Err(ImageListError::Call(err)) => return failed_call(summary, err),
         Err(err @ ImageListError::Conflicting { .. }) => {
             summary.error = Some(err.to_string());
-            return Planning::Stopped(RepositorySweep::stopped(summary, None));
+            return Planning::Stopped(Box::new(RepositorySweep::stopped(summary, None)));
         }
     };
     summary.images = images.len();
@@ -357,5 +357,5 @@ pub async fn plan_repository(
 
 fn failed_call(mut summary: RepositorySummary, err: AwsCallError) -> Planning {
     summary.error = Some(err.to_string());
-    Planning::Stopped(RepositorySweep::stopped(summary, Some(err)))
+    Planning::Stopped(Box::new(RepositorySweep::stopped(summary, Some(err))))
 }
