@@ -23,6 +23,7 @@ h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; pad
 table { border-collapse: collapse; width: 100%; font-size: .88rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
 td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
+#repositories td:first-child, #repositories td:nth-child(2) { white-space: nowrap; }
 table.sortable-ready th { cursor: pointer; user-select: none; }
 table.sortable th[data-order="ascending"]::after { content: " ▲"; }
 table.sortable th[data-order="descending"]::after { content: " ▼"; }
