@@ -485,6 +485,29 @@ def run(processes: Processes, workdir: Path) -> int:
         say(f"    {line}")
     CHECKS.expect(table.returncode == 0 and "in use by Lambda function payments" in table.stdout,
                   "the dry-run plan names who holds each protected image")
+    say("  what enforce would do, for the whole configuration (ecr-janitor report):")
+    janitor = str(ROOT / "target" / "debug" / "ecr-janitor")
+    report_args = [janitor, "report", "--config", str(DEMO / "config.dry-run.json")]
+    report_run = subprocess.run(
+        report_args + ["--format", "json"],
+        cwd=ROOT, env=base_env, capture_output=True, text=True, timeout=120,
+    )
+    report = json.loads(report_run.stdout) if report_run.returncode == 0 else {}
+    for repository in report.get("repositories", []):
+        say(f"    {repository['repositoryName']}: {repository['images']['images']} images,"
+            f" {repository['expire']['images']} to expire ({repository['expire']['bytes']} bytes),"
+            f" {repository['protected']['images']} protected")
+    reported = {repository["repositoryName"]: repository["expire"]["images"]
+                for repository in report.get("repositories", [])}
+    CHECKS.expect(reported == planned,
+                  f"the report plans exactly what the sweeper's dry run planned: {reported}")
+    page = ROOT / "target" / "demo-report.html"
+    html_run = subprocess.run(
+        report_args + ["--format", "html", "--output", str(page)],
+        cwd=ROOT, env=base_env, capture_output=True, text=True, timeout=120,
+    )
+    CHECKS.expect(html_run.returncode == 0 and page.is_file(),
+                  f"the report as one HTML page: {page.relative_to(ROOT)}")
     after = {repo: tags_of(ecr, repo) for repo in ["shop/web", "shop/api"]}
     CHECKS.expect(before == after, "the dry-run changed nothing in the registry")
     drain(clients["sqs"], seeded["queue_url"])

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The full test suite, as CI runs it (`make test`). Installs what it needs on a fresh
-# machine (Python tools into .venv / .venv-checkov), builds once, runs everything.
+# machine (Python tools into .venv / .venv-checkov, Chromium from Debian's packages),
+# builds once, runs everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
 
 # The Python tools install while cargo works: neither needs the other until the tests.
-step "python tools (moto server, cargo-lambda, checkov), in the background"
+step "python tools (moto server, cargo-lambda, checkov) and chromium, in the background"
 mkdir -p target
 bash scripts/venv.sh --with-checkov > target/venv-install.log 2>&1 &
 venv_pid=$!
-trap 'kill $venv_pid ${terraform_pid:-} 2>/dev/null || true' EXIT
+# Chromium (Debian's package) renders the HTML report in its browser test.
+bash scripts/browser.sh > target/browser-install.log 2>&1 &
+browser_pid=$!
+trap 'kill $venv_pid $browser_pid ${terraform_pid:-} 2>/dev/null || true' EXIT
 
 step "formatting"
 cargo fmt --all -- --check
@@ -23,9 +27,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build"
 cargo build --workspace --all-targets --locked
 
-step "python tools ready"
+step "python tools and chromium ready"
 if ! wait $venv_pid; then
   cat target/venv-install.log
+  exit 1
+fi
+if ! wait $browser_pid; then
+  cat target/browser-install.log
   exit 1
 fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"

@@ -9,6 +9,7 @@ pub mod logging;
 pub mod metrics;
 pub mod pattern;
 pub mod protected_tags;
+pub mod report;
 pub mod sweep;
 pub mod tags;
 pub mod targets;

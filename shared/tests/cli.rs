@@ -252,3 +252,68 @@ fn exclude_pull_times_takes_only_an_iam_role_or_user() {
         "ecr-janitor: --principal-arn \"not-an-arn\" is not an IAM role or user ARN\n"
     );
 }
+
+/// Runs `report` with `args` pointed at an endpoint where nothing listens: a test that
+/// reached AWS would fail with exit 1, not with the usage errors asserted here.
+fn report_offline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecr-janitor"))
+        .arg("report")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("the ecr-janitor binary runs")
+}
+
+#[test]
+fn report_needs_a_configuration_or_a_repository_and_a_file_for_html() {
+    let output = report_offline(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(
+            "the following required arguments were not provided:\n  --config <CONFIG.json>"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let output = report_offline(&["--repository", "app", "--format", "html"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output)
+            .contains("the following required arguments were not provided:\n  --output <FILE>"),
+        "{}",
+        stderr(&output)
+    );
+    let output = report_offline(&["--repository", "Not/Valid"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "ecr-janitor: --repository \"Not/Valid\" is not a valid ECR repository name\n"
+    );
+}
+
+#[test]
+fn report_names_the_bad_price_exactly_before_reaching_aws() {
+    let folder = tempfile::tempdir().expect("folder");
+    let prices = folder.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"currency": "USD", "standard": [{"perGbMonth": 0.1}],
+            "archive": [{"perGbMonth": 0.07}, {"upToGb": 10, "perGbMonth": 0.1}]}"#,
+    )
+    .expect("prices file");
+    let path = prices.to_string_lossy().into_owned();
+    let output = report_offline(&["--repository", "app", "--prices", &path]);
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        format!("ecr-janitor: {path}: (document).archive[0].upToGb: every tier but the last needs an upper bound\n")
+    );
+    let output = report_offline(&["--repository", "app", "--standard-price=-0.1"]);
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "ecr-janitor: prices.standard[0].perGbMonth: must be a price of 0 or more\n"
+    );
+}

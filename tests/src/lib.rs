@@ -21,6 +21,7 @@ use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageInput;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use serde_json::{json, Value};
 
+pub mod browser;
 pub mod faults;
 pub mod proxy;
 pub mod tag_deletes;

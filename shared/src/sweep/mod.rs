@@ -31,5 +31,8 @@ pub mod trigger;
 pub use budget::Budget;
 pub use config::{PolicySource, RepositoryEntry, SafetyCap, SweepMode, SweeperConfig};
 pub use handler::{SweepError, SweepRun, Sweeper};
-pub use repository::{sweep_repository, RepositorySweep, SweepRules, SweepTiming};
+pub use repository::{
+    plan_repository, sweep_repository, Planning, RepositoryPlan, RepositorySweep, SweepRules,
+    SweepTiming,
+};
 pub use trigger::SweepTrigger;

@@ -4,6 +4,7 @@ mod check_tag;
 mod exclude_pull_times;
 mod input;
 mod preview;
+mod report;
 mod sweep;
 mod table;
 mod validate;
@@ -28,6 +29,10 @@ enum Command {
     ExcludePullTimes(exclude_pull_times::ExcludePullTimesArgs),
     /// Show what a lifecycle policy would do to the images of a `describe-images` export.
     Preview(preview::PreviewArgs),
+    /// What the janitor would do to the repositories a configuration selects: images and
+    /// bytes by kind, what expires, moves to archive or is protected (and why), and the
+    /// storage cost before and after, as a table, JSON or an HTML page (never acts).
+    Report(report::ReportArgs),
     /// Sweep one repository of the registry the environment points at (dry run unless --enforce).
     Sweep(sweep::SweepArgs),
     /// Check a lifecycle policy document the way ECR's PutLifecyclePolicy would.
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Command::CheckTag(args) => check_tag::run(&args),
         Command::ExcludePullTimes(args) => exclude_pull_times::run(&args),
         Command::Preview(args) => preview::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Validate(args) => validate::run(&args),
     }

@@ -81,7 +81,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("not a positive duration: {text:?} (e.g. 90s, 15m, 1h)"))
 }
 
-fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|instant| instant.with_timezone(&Utc))
         .map_err(|error| format!("not an RFC 3339 timestamp ({error}), e.g. 2026-01-31T12:00:00Z"))
@@ -89,7 +89,7 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
 
 /// The entry used without `--config`: the repository's native policy, no protections
 /// beyond images in use.
-fn native_entry(repository: &str) -> RepositoryEntry {
+pub fn native_entry(repository: &str) -> RepositoryEntry {
     RepositoryEntry {
         include: vec![WildcardPattern::new(repository)],
         exclude: Vec::new(),
