@@ -15,6 +15,8 @@ use aws_config::SdkConfig;
 use chrono::{Duration, Utc};
 use janitor::config::{ConfigSource, JanitorConfig};
 use janitor::findings::{Caller, ScanForwarder};
+use janitor::report::gather;
+use janitor::report::prices::{AppliedPrices, PriceOverrides};
 use janitor::sweep::organization::Organization;
 use janitor::sweep::run_cost::{RunCost, RunShape};
 use janitor::sweep::{Budget, Sweeper};
@@ -731,5 +733,76 @@ async fn organization_discovery_serves_active_accounts_that_are_not_excluded() {
             format!("{}/{EAST} ecr-janitor-member", created[0]),
             format!("{}/{WEST} ecr-janitor-member", created[0]),
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_covers_every_target_against_every_target_s_workloads() {
+    let org = start().await;
+    let config = config(json!([]));
+    let sweeper = Sweeper::from_sdk_config(&org.hub, config.clone(), None);
+    let directory = TargetDirectory::for_installation(&org.hub, config.targets.as_ref(), "report")
+        .await
+        .expect("directory")
+        .expect("targets");
+    let (selected, in_use) = gather::select_targets(&sweeper, &directory)
+        .await
+        .expect("selected");
+    assert!(in_use.failed.is_empty(), "{:?}", in_use.failed);
+    let prices = AppliedPrices::resolve(EAST, None, PriceOverrides::default()).expect("prices");
+    let report = gather::report(
+        &sweeper,
+        &selected,
+        in_use,
+        Utc::now(),
+        prices,
+        |_, _, _| {},
+    )
+    .await;
+    let report = serde_json::to_value(&report).expect("json");
+    let repositories = report["repositories"].as_array().expect("repositories");
+    let seen: Vec<(String, String, String, u64)> = repositories
+        .iter()
+        .map(|repository| {
+            (
+                repository["account"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                repository["region"].as_str().unwrap_or_default().to_owned(),
+                repository["repositoryName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                repository["expire"]["images"].as_u64().unwrap_or(99),
+            )
+        })
+        .collect();
+    // D is no target; in each of A's Regions v2 would expire and v1 stays for B or C.
+    assert_eq!(
+        seen,
+        [
+            (A.to_owned(), WEST.to_owned(), REPOSITORY.to_owned(), 1),
+            (A.to_owned(), EAST.to_owned(), REPOSITORY.to_owned(), 1),
+        ]
+    );
+    let holders: Vec<String> = repositories
+        .iter()
+        .map(|repository| repository["protectedImages"][0]["reason"].to_string())
+        .collect();
+    assert!(
+        holders[0].contains(&format!("Lambda function payments:$LATEST in {C}/{WEST}")),
+        "{holders:?}"
+    );
+    assert!(
+        holders[1].contains(&format!(
+            "ECS service prod/web (task definition web:1) in {B}/{EAST}"
+        )),
+        "{holders:?}"
+    );
+    // Nothing was acted on.
+    assert_eq!(
+        tags_left(&org.hub, A, EAST).await,
+        tags(&["v1", "v2", "v3"])
     );
 }

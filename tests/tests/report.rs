@@ -159,9 +159,11 @@ async fn report(seeded: &Seeded) -> (Report, Vec<(usize, usize, String)>, DateTi
     let prices =
         AppliedPrices::resolve(REGION, None, PriceOverrides::default()).expect("valid prices");
     let mut progress = Vec::new();
+    let in_use = seeded.sweeper.images_in_use(Utc::now()).await;
     let report = gather::report(
         &seeded.sweeper,
         &selected,
+        in_use,
         as_of,
         prices,
         |done, total, name| progress.push((done, total, name.to_owned())),

@@ -63,7 +63,7 @@ pub fn bytes_per_repository(report: &Report) -> String {
             .bytes_now
             .total()
             .cmp(&a.inventory.bytes_now.total())
-            .then_with(|| a.repository_name.cmp(&b.repository_name))
+            .then_with(|| a.label().cmp(&b.label()))
     });
     repositories.truncate(REPOSITORY_ROWS);
     let max = repositories
@@ -77,7 +77,7 @@ pub fn bytes_per_repository(report: &Report) -> String {
     for (row, repository) in repositories.iter().enumerate() {
         let now = repository.inventory.bytes_now.total();
         let after = repository.inventory.bytes_after.total();
-        let name = &repository.repository_name;
+        let name = &repository.label();
         body.push_str(&format!(
             "<g class=\"row\" data-repository=\"{name}\" data-bytes-now=\"{now}\" data-bytes-after=\"{after}\" transform=\"translate(0,{y})\">\
              <title>{name}: {now_text} now, {after_text} after</title>\
@@ -173,7 +173,7 @@ pub fn top_savings(report: &Report) -> String {
         b.cost_per_month
             .savings
             .total_cmp(&a.cost_per_month.savings)
-            .then_with(|| a.repository_name.cmp(&b.repository_name))
+            .then_with(|| a.label().cmp(&b.label()))
     });
     repositories.truncate(SAVINGS_ROWS);
     let max = repositories[0].cost_per_month.savings;
@@ -182,7 +182,7 @@ pub fn top_savings(report: &Report) -> String {
     let mut body = String::new();
     for (row, repository) in repositories.iter().enumerate() {
         let savings = repository.cost_per_month.savings;
-        let name = &repository.repository_name;
+        let name = &repository.label();
         body.push_str(&format!(
             "<g class=\"row\" data-repository=\"{name}\" data-savings=\"{savings}\" data-bytes-freed=\"{freed}\" transform=\"translate(0,{y})\">\
              <title>{name}: {money} a month</title>\

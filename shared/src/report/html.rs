@@ -243,7 +243,7 @@ fn repository_table(report: &Report) -> String {
         };
         table.push_str(&format!(
             "<tr data-repository=\"{name}\"><td>{name}</td><td>{mode}</td>{images}{now}{expire}{transition}{protected}{after}{cost}{savings}<td>{notes}</td></tr>",
-            name = escape(&repository.repository_name),
+            name = escape(&repository.label()),
             images = number_cell(inventory.images.images, &inventory.images.images.to_string()),
             now = number_cell(inventory.bytes_now.total(), &format_bytes(inventory.bytes_now.total())),
             expire = number_cell(inventory.expire.bytes, &amount(inventory.expire)),
@@ -305,7 +305,7 @@ fn protection_section(report: &Report) -> String {
         }
         section.push_str(&format!(
             "<details><summary>{} — {} protected</summary><table><thead><tr><th>Digest</th><th>Tags</th><th>Why</th><th class=\"number\">Bytes</th></tr></thead><tbody>",
-            escape(&repository.repository_name),
+            escape(&repository.label()),
             listed.len()
         ));
         for image in listed.iter().take(PROTECTED_LISTED) {

@@ -19,6 +19,7 @@ use crate::sweep::in_use::InUse;
 use crate::sweep::protection::ProtectionKind;
 use crate::sweep::report::{PolicyKind, RuleCount};
 use crate::sweep::{RepositoryPlan, SweepMode};
+use crate::targets::Target;
 use inventory::{ByClass, Inventory};
 use prices::AppliedPrices;
 
@@ -39,7 +40,7 @@ pub struct Report {
     /// Sources of "in use" the configuration switched off.
     pub in_use_sources_off: Vec<String>,
     pub totals: Totals,
-    /// In name order.
+    /// In name order (by account and Region first, when the report covers targets).
     pub repositories: Vec<RepositoryReport>,
 }
 
@@ -60,6 +61,10 @@ pub struct Totals {
 #[serde(rename_all = "camelCase")]
 pub struct RepositoryReport {
     pub repository_name: String,
+    /// The account and Region of the repository's registry, when the configuration
+    /// names targets (see docs/organization.md).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
     pub policy: PolicyKind,
     /// What a scheduled sweep does with the plan: only `enforce` acts.
     pub mode: SweepMode,
@@ -76,6 +81,17 @@ pub struct RepositoryReport {
     pub by_rule: Vec<RuleCount>,
     /// Every protected image, in digest order.
     pub protected_images: Vec<ProtectedEntry>,
+}
+
+impl RepositoryReport {
+    /// How views name the repository: its name, after its account and Region when the
+    /// report covers several registries.
+    pub fn label(&self) -> String {
+        match &self.target {
+            Some(target) => format!("{target} {}", self.repository_name),
+            None => self.repository_name.clone(),
+        }
+    }
 }
 
 /// A protected image, why (who holds it) and its size.
@@ -102,6 +118,7 @@ pub struct Cost {
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub repository_name: String,
+    pub target: Option<Target>,
     pub policy: PolicyKind,
     pub mode: SweepMode,
     pub outcome: Result<Box<RepositoryPlan>, NotPlanned>,
@@ -124,7 +141,8 @@ impl Report {
     ) -> Report {
         let mut repositories: Vec<RepositoryReport> =
             planned.into_iter().map(repository_report).collect();
-        repositories.sort_by(|a, b| a.repository_name.cmp(&b.repository_name));
+        repositories
+            .sort_by(|a, b| (&a.target, &a.repository_name).cmp(&(&b.target, &b.repository_name)));
         let mut inventory = Inventory::default();
         for repository in &repositories {
             inventory.merge(&repository.inventory);
@@ -195,6 +213,7 @@ fn to_millionths(amount: f64) -> f64 {
 fn repository_report(planned: Planned) -> RepositoryReport {
     let mut report = RepositoryReport {
         repository_name: planned.repository_name,
+        target: planned.target,
         policy: planned.policy,
         mode: planned.mode,
         skipped: None,

@@ -15,8 +15,10 @@ use janitor::config::JanitorConfig;
 use janitor::report::gather::{self, SelectError, Selected};
 use janitor::report::html;
 use janitor::report::prices::{AppliedPrices, PriceFile, PriceOverrides};
+use janitor::sweep::in_use::InUse;
 use janitor::sweep::trigger::is_repository_name;
 use janitor::sweep::Sweeper;
+use janitor::targets::TargetDirectory;
 
 use crate::input;
 use crate::sweep::{native_entry, parse_instant};
@@ -125,7 +127,7 @@ async fn report(
         Err(error) => return input::invalid(&error.to_string()),
     };
     let sweeper = Sweeper::from_sdk_config(&sdk, config, None);
-    let selected = match select(args, &sweeper).await {
+    let (selected, in_use) = match select(args, &sdk, &sweeper).await {
         Ok(selected) => selected,
         Err(Selection::Invalid(message)) => return input::invalid(&message),
         Err(Selection::Failed(error)) => {
@@ -135,9 +137,14 @@ async fn report(
     };
     let as_of = args.now.unwrap_or_else(Utc::now);
     let mut progress = Progress::on_terminal();
-    let report = gather::report(&sweeper, &selected, as_of, prices, |done, total, name| {
-        progress.show(done, total, name)
-    })
+    let report = gather::report(
+        &sweeper,
+        &selected,
+        in_use,
+        as_of,
+        prices,
+        |done, total, name| progress.show(done, total, name),
+    )
     .await;
     progress.finish();
     let text = match args.format {
@@ -161,7 +168,7 @@ async fn report(
         .filter_map(|repository| {
             Some(format!(
                 "{}: {}",
-                repository.repository_name,
+                repository.label(),
                 repository.error.as_ref()?
             ))
         })
@@ -182,11 +189,28 @@ enum Selection {
     Failed(SelectError),
 }
 
-async fn select(args: &ReportArgs, sweeper: &Sweeper) -> Result<Vec<Selected>, Selection> {
+/// The repositories to report on, and what is in use: every target's when the
+/// configuration names targets and no single repository is asked for.
+async fn select(
+    args: &ReportArgs,
+    sdk: &aws_config::SdkConfig,
+    sweeper: &Sweeper,
+) -> Result<(Vec<Selected>, InUse), Selection> {
     let Some(name) = &args.repository else {
-        return gather::select_configured(sweeper)
+        let targets =
+            TargetDirectory::for_installation(sdk, sweeper.config.targets.as_ref(), "report")
+                .await
+                .map_err(|err| Selection::Failed(err.into()))?;
+        if let Some(targets) = targets {
+            return gather::select_targets(sweeper, &targets)
+                .await
+                .map_err(Selection::Failed);
+        }
+        let selected = gather::select_configured(sweeper)
             .await
-            .map_err(Selection::Failed);
+            .map_err(Selection::Failed)?;
+        // Lists are judged stale by the real clock, whatever instant the plans are for.
+        return Ok((selected, sweeper.images_in_use(Utc::now()).await));
     };
     let entry = match &args.config {
         Some(path) => match sweeper.config.sweeper.entry_for(name) {
@@ -200,9 +224,10 @@ async fn select(args: &ReportArgs, sweeper: &Sweeper) -> Result<Vec<Selected>, S
         },
         None => native_entry(name),
     };
-    gather::select_one(sweeper, name, entry)
+    let selected = gather::select_one(sweeper, name, entry)
         .await
-        .map_err(Selection::Failed)
+        .map_err(Selection::Failed)?;
+    Ok((selected, sweeper.images_in_use(Utc::now()).await))
 }
 
 /// One line on stderr, redrawn per repository: only when stderr is a terminal, so

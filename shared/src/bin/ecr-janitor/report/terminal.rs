@@ -51,7 +51,7 @@ pub fn render(report: &Report) -> String {
                 .map(|why| format!("safety cap: {why}")),
         );
         rows.push([
-            repository.repository_name.clone(),
+            repository.label(),
             match repository.mode {
                 SweepMode::DryRun => "dry-run".to_owned(),
                 SweepMode::Enforce => "enforce".to_owned(),
@@ -158,6 +158,7 @@ mod tests {
         };
         let repository = |name: &str, mode, inventory, cost| RepositoryReport {
             repository_name: name.to_owned(),
+            target: None,
             policy: PolicyKind::Configured,
             mode,
             skipped: None,
