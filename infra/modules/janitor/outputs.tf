@@ -47,3 +47,13 @@ output "schedule_arn" {
   description = "ARN of the EventBridge Scheduler schedule of the full sweep."
   value       = aws_scheduler_schedule.sweep_all.arn
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the janitor's metrics, function errors and DLQ depth."
+  value       = aws_cloudwatch_dashboard.janitor.dashboard_name
+}
+
+output "dashboard_url" {
+  description = "Console URL of that dashboard."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${aws_cloudwatch_dashboard.janitor.dashboard_name}"
+}
