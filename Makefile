@@ -1,7 +1,8 @@
-# ecr-janitor: the two commands.
+# ecr-janitor: what you run.
 #   make demo  - the whole janitor on a local moto server, driven through cargo-lambda
 #   make test  - every test: fmt, clippy, unit, property, end-to-end, Terraform (what CI runs)
-.PHONY: demo test venv
+#   make local - the functions under cargo lambda watch against moto, for your own invokes
+.PHONY: demo test venv local local-stop
 
 demo:
 	bash scripts/demo.sh
@@ -11,3 +12,9 @@ test:
 
 venv:
 	bash scripts/venv.sh --with-checkov
+
+local:
+	bash scripts/local.sh
+
+local-stop:
+	.venv/bin/python scripts/local.py stop

@@ -50,4 +50,7 @@ fi
 step "demo: the real binaries under cargo-lambda against moto (make demo)"
 bash scripts/demo.sh
 
+step "README's Local development block as typed: make local, the invokes, make local-stop"
+.venv/bin/python scripts/readme_local_test.py
+
 step "done in $(( $(date +%s) - start ))s"
