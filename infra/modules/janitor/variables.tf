@@ -38,13 +38,13 @@ variable "repository_arns" {
 }
 
 variable "config" {
-  description = "The janitor configuration document (sections sweeper, tagRules, scan; see docs/infra.md). Stored as JSON in the config bucket."
+  description = "The janitor configuration document (protectedTags and sections sweeper, tagRules, scan; see docs/infra.md). Stored as JSON in the config bucket."
   type        = any
   default     = {}
 
   validation {
-    condition     = can(keys(var.config)) && length(setsubtract(keys(var.config), ["sweeper", "tagRules", "scan"])) == 0
-    error_message = "config must be an object whose only keys are sweeper, tagRules and scan (the functions reject unknown fields)."
+    condition     = can(keys(var.config)) && length(setsubtract(keys(var.config), ["protectedTags", "sweeper", "tagRules", "scan"])) == 0
+    error_message = "config must be an object whose only keys are protectedTags, sweeper, tagRules and scan (the functions reject unknown fields)."
   }
 
   validation {
