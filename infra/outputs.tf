@@ -32,3 +32,8 @@ output "janitor_role_arns" {
   description = "IAM role ARN of each janitor function, by function name (the lifecycle-sweeper's is the one to exclude from pull-time updates: ecr-janitor exclude-pull-times)."
   value       = module.janitor.role_arns
 }
+
+output "janitor_dashboard_url" {
+  description = "The janitor's CloudWatch dashboard."
+  value       = module.janitor.dashboard_url
+}
