@@ -17,13 +17,16 @@ case "${ARCH:-x86_64}" in
 esac
 
 bash scripts/venv.sh
+# cargo-lambda links with zig, which it finds as `zig` or as the `ziglang` module of
+# the `python3` on PATH: the venv's, where pip installed it with cargo-lambda.
+export PATH="$PWD/.venv/bin:$PATH"
 start=$(date +%s)
 packages=()
 for function in "${FUNCTIONS[@]}"; do
   packages+=(--package "$function")
   rm -f "target/lambda/$function/bootstrap.zip"
 done
-.venv/bin/cargo-lambda lambda build --release --locked --output-format zip "$target_flag" "${packages[@]}"
+cargo lambda build --release --locked --output-format zip "$target_flag" "${packages[@]}"
 
 echo "== release zips (${ARCH:-x86_64}), built in $(( $(date +%s) - start ))s"
 for function in "${FUNCTIONS[@]}"; do
