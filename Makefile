@@ -1,7 +1,9 @@
-# ecr-janitor: the two commands.
+# ecr-janitor: what you run.
 #   make demo  - the whole janitor on a local moto server, driven through cargo-lambda
 #   make test  - every test: fmt, clippy, unit, property, end-to-end, Terraform (what CI runs)
-.PHONY: demo test venv
+#   make local - the functions under cargo lambda watch against moto, for your own invokes
+#   make package - the release zips of the three functions, for infra/ (ARCH=arm64 for Graviton)
+.PHONY: demo test venv local local-stop package
 
 demo:
 	bash scripts/demo.sh
@@ -11,3 +13,12 @@ test:
 
 venv:
 	bash scripts/venv.sh --with-checkov
+
+local:
+	bash scripts/local.sh
+
+local-stop:
+	.venv/bin/python scripts/local.py stop
+
+package:
+	bash scripts/package.sh

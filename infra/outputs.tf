@@ -58,3 +58,8 @@ output "member_forwarding_rule_arns" {
     { for member in module.member_b : "member_b" => member.forwarding_rule_arns },
   )
 }
+
+output "janitor_dashboard_url" {
+  description = "The janitor's CloudWatch dashboard."
+  value       = module.janitor.dashboard_url
+}

@@ -21,34 +21,25 @@ and stops every process it started, also on Ctrl-C or failure.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import boto3
+
+from localaws import (ACCOUNT, REGION, free_port, index_manifest, manifest, push, scan_finding,
+                      seed_scan_findings, wait_http, wait_port)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 EVENTS = ROOT / "tests" / "events"
 DEMO = ROOT / "scripts" / "demo"
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
 BUS = "ecr-janitor-demo"
 FUNCTIONS = ["tag-enforcer", "scan-forwarder", "lifecycle-sweeper"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def say(text: str) -> None:
@@ -95,96 +86,6 @@ class Processes:
     def stop_all(self) -> None:
         for child in list(reversed(self.children)):
             self.stop(child)
-
-
-def wait_http(url: str, what: str, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError as err:
-            # The runtime emulator answers 4xx/5xx on unknown paths: that still means "up".
-            if getattr(err, "code", None):
-                return
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not start within {timeout:.0f}s")
-
-
-def wait_port(port: int, what: str, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not start within {timeout:.0f}s")
-
-
-def manifest(config_digest_seed: str, size: int = 1469) -> str:
-    """A minimal Docker v2 schema 2 manifest; the seed makes each one distinct."""
-    digest = "sha256:" + (config_digest_seed.encode().hex() * 64)[:64]
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": size, "digest": digest},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654, "digest": digest}],
-    })
-
-
-def index_manifest(children: list[tuple[str, str]]) -> str:
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
-        "manifests": [
-            {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "size": 528,
-             "digest": digest, "platform": {"architecture": arch, "os": "linux"}}
-            for digest, arch in children
-        ],
-    })
-
-
-def push(ecr, repository: str, body: str, tag: str | None = None,
-         media_type: str = "application/vnd.docker.distribution.manifest.v2+json") -> str:
-    # The manifest's own sha256 as its digest, as a registry computes it (moto would
-    # otherwise give layer-less manifests such as indexes one of a few random digests).
-    args = {"repositoryName": repository, "imageManifest": body, "imageManifestMediaType": media_type,
-            "imageDigest": "sha256:" + hashlib.sha256(body.encode()).hexdigest()}
-    if tag:
-        args["imageTag"] = tag
-    digest = ecr.put_image(**args)["image"]["imageId"]["imageDigest"]
-    # moto records push times in whole seconds; a pause gives every image its own push
-    # time, so "keep the newest N" keeps what a real registry would.
-    time.sleep(1.05)
-    return digest
-
-
-def seed_basic_scan(moto_endpoint: str, repository: str, digest: str) -> None:
-    """Scan results DescribeImageScanFindings returns for the image (moto's seeding API)."""
-    def finding(name: str, severity: str, package: str, version: str, score: str) -> dict:
-        return {
-            "name": name, "severity": severity, "description": f"{name} in {package} {version}",
-            "uri": f"https://nvd.nist.gov/vuln/detail/{name}",
-            "attributes": [{"key": "package_name", "value": package}, {"key": "package_version", "value": version},
-                           {"key": "CVSS3_SCORE", "value": score}],
-        }
-    completed = int(time.time())
-    body = {"region": REGION, "results": [{
-        "registryId": ACCOUNT, "repositoryName": repository, "imageId": {"imageDigest": digest},
-        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
-        "imageScanFindings": {
-            "imageScanCompletedAt": completed, "vulnerabilitySourceUpdatedAt": completed,
-            "findingSeverityCounts": {"HIGH": 1, "MEDIUM": 1, "LOW": 1},
-            "findings": [finding("CVE-2023-0464", "HIGH", "openssl", "1.1.1k", "7.5"),
-                         finding("CVE-2022-40674", "MEDIUM", "expat", "2.2.10", "6.5"),
-                         finding("CVE-2021-3999", "LOW", "glibc", "2.31", "3.3")],
-        }}]}
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/static/ecr/scan-finding-results",
-                                     data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10):
-        pass
 
 
 def seed(ecr, lam, iam, events, sqs, ecs, s3) -> dict:
@@ -435,7 +336,11 @@ def run(processes: Processes, workdir: Path) -> int:
     heading("5. Scan results -> scan-forwarder")
     api_digest = seeded["api_in_use"]
     ecr.start_image_scan(repositoryName="shop/api", imageId={"imageDigest": api_digest})
-    seed_basic_scan(endpoint, "shop/api", api_digest)
+    seed_scan_findings(endpoint, "shop/api", api_digest, [
+        scan_finding("CVE-2023-0464", "HIGH", "openssl", "1.1.1k", "7.5"),
+        scan_finding("CVE-2022-40674", "MEDIUM", "expat", "2.2.10", "6.5"),
+        scan_finding("CVE-2021-3999", "LOW", "glibc", "2.31", "3.3"),
+    ])
     basic = event_from_sample("ecr-image-scan-basic-complete.json",
                               **{"repository-name": "shop/api", "image-digest": api_digest,
                                  "image-tags": ["v1.0.0"]})

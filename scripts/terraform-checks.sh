@@ -2,7 +2,9 @@
 # Static checks of infra/, all offline:
 #   1. terraform fmt -check -recursive infra
 #   2. terraform init -backend=false + validate of every module and the root
-#   3. terraform test of every module that has tests (mocked provider, plan only)
+#   3. infra/terraform.tfvars.example sets exactly the root's variables; terraform test
+#      of every module that has tests (mocked provider), and of the root planned with
+#      that example
 #   4. checkov (every failed check is fixed or skipped inline with a reason)
 # Nothing is written into the checkout: each configuration is copied to a temp folder,
 # and the provider comes from the filesystem mirror (override with TF_PLUGIN_MIRROR, or
@@ -42,9 +44,21 @@ step "terraform fmt -check -recursive infra"
 "$TERRAFORM" fmt -check -recursive -diff infra
 echo "formatted"
 
+step "infra/terraform.tfvars.example sets exactly the variables of infra/variables.tf"
+declared=$(sed -n 's/^variable "\([a-z0-9_]*\)".*/\1/p' infra/variables.tf | sort)
+assigned=$(sed -n 's/^\([a-z0-9_]*\) *=.*/\1/p' infra/terraform.tfvars.example | sort)
+if [ "$declared" != "$assigned" ]; then
+  echo "declared (<) and set in the example (>) differ:" >&2
+  diff <(echo "$declared") <(echo "$assigned") >&2 || true
+  exit 1
+fi
+echo "$(echo "$declared" | wc -l) variables, each set"
+
 # infra/ is copied whole so that the root's relative module sources keep working.
 cp -r infra "$WORK/infra"
 find "$WORK/infra" -name .terraform -prune -exec rm -rf {} + -o -name '.terraform.lock.hcl' -exec rm -f {} +
+# The root's terraform test plans with the example's variables (infra/tests/).
+cp infra/terraform.tfvars.example "$WORK/infra/example.auto.tfvars"
 
 configurations=("$WORK/infra")
 for module in "$WORK"/infra/modules/*/; do

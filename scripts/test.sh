@@ -58,4 +58,11 @@ fi
 step "demo: the real binaries under cargo-lambda against moto (make demo)"
 bash scripts/demo.sh
 
+step "README's Local development block as typed: make local, the invokes, make local-stop"
+.venv/bin/python scripts/readme_local_test.py
+
+# The deployable zips, once, in release: the longest step (about 10 minutes here).
+step "release zips of the three functions (make package)"
+bash scripts/package.sh
+
 step "done in $(( $(date +%s) - start ))s"

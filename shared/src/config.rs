@@ -514,12 +514,12 @@ async fn read_s3_object(sdk: &aws_config::SdkConfig, uri: &str) -> Result<String
         .key(key)
         .send()
         .await
-        .map_err(|err| read_error(aws_sdk_s3::error::DisplayErrorContext(err).to_string()))?;
+        .map_err(|err| read_error(format!("GetObject: {}", crate::aws::error_text(&err))))?;
     let bytes = object
         .body
         .collect()
         .await
-        .map_err(|err| read_error(err.to_string()))?
+        .map_err(|err| read_error(crate::aws::cause_chain(&err)))?
         .into_bytes();
     String::from_utf8(bytes.to_vec()).map_err(|err| read_error(err.to_string()))
 }

@@ -29,6 +29,30 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+#[test]
+fn help_says_what_the_cli_is_for() {
+    let short = ecr_janitor(&["-h"]);
+    assert!(short.status.success());
+    assert_eq!(
+        stdout(&short).lines().next(),
+        Some(
+            "The ECR janitor from a terminal: check lifecycle policies and tag rules, preview \
+             what a policy would delete, and sweep a repository (dry run unless --enforce)"
+        )
+    );
+    let long = ecr_janitor(&["--help"]);
+    assert!(long.status.success());
+    let text = stdout(&long);
+    assert!(
+        text.starts_with(
+            "The ECR janitor from a terminal: the code of its Lambda functions, run by hand.\n\n\
+             Offline, no AWS access needed:\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("domain (lifecycle engine"), "{text}");
+}
+
 fn preview(format: &str) -> Output {
     ecr_janitor(&[
         "preview",

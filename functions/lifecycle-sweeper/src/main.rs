@@ -33,6 +33,7 @@ async fn main() -> Result<(), Error> {
         sweeper
             .handle_event(&event.payload, chrono::Utc::now(), budget)
             .await
+            .inspect_err(|err| tracing::error!(error = %err, "invocation failed"))
             .map_err(Error::from)
     }))
     .await

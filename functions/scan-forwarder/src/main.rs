@@ -42,7 +42,8 @@ async fn main() -> Result<(), Error> {
             })?;
         let report: ForwardReport = forwarder
             .handle(&event.payload, &caller, chrono::Utc::now())
-            .await?;
+            .await
+            .inspect_err(|err| tracing::error!(error = %err, "invocation failed"))?;
         Ok::<ForwardReport, Error>(report)
     }))
     .await

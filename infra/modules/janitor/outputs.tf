@@ -62,3 +62,13 @@ output "member_role_arns" {
   description = "Member role ARNs the functions may assume (from config.targets; an organization's is arn:...:iam::*:role/NAME)."
   value       = local.member_role_arns
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the janitor's metrics, function errors and DLQ depth."
+  value       = aws_cloudwatch_dashboard.janitor.dashboard_name
+}
+
+output "dashboard_url" {
+  description = "Console URL of that dashboard."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${aws_cloudwatch_dashboard.janitor.dashboard_name}"
+}

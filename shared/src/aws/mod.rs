@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_ecr::config::retry::{RetryPartition, TokenBucket};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Attempts of a sweep's reads: listing, manifests, the sources of "in use".
 pub const READ_MAX_ATTEMPTS: u32 = 8;
@@ -98,10 +99,41 @@ pub fn acting_client(ecr: &aws_sdk_ecr::Client) -> aws_sdk_ecr::Client {
     )
 }
 
-/// Renders an SDK error with its whole chain of causes (service code and message),
-/// which the SDK's own `Display` leaves out.
-pub fn error_text<E: std::error::Error>(err: &E) -> String {
-    aws_sdk_ecr::error::DisplayErrorContext(err).to_string()
+/// One line for a failed AWS call, for results and logs: AWS's error code and message
+/// (`ResourceNotFoundException: Event bus janitor does not exist.`) when AWS answered
+/// with an error, else the chain of causes (`dispatch failure: io error: ...`). The
+/// SDK's own `Display` says only "service error", and its debug form spans the raw
+/// response. Callers name the operation.
+pub fn error_text<E>(err: &E) -> String
+where
+    E: std::error::Error + ProvideErrorMetadata,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => one_line(&format!("{code}: {message}")),
+        (Some(code), None) => one_line(code),
+        (None, _) => cause_chain(err),
+    }
+}
+
+/// An error and its causes on one line, each cause once: for failures that carry no
+/// AWS error code (no connection, a timeout, a body that could not be read).
+pub fn cause_chain(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(current) = next {
+        let text = one_line(&current.to_string());
+        // Wrappers often repeat their source's text in their own.
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
+    }
+    parts.join(": ")
+}
+
+/// Whitespace runs (newlines included) become one space: messages are log fields.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -147,6 +179,94 @@ mod tests {
         assert_eq!(
             config.retry_partition().map(ToString::to_string).as_deref(),
             Some(ACT_RETRY_PARTITION)
+        );
+    }
+
+    type PutEventsSdkError = aws_sdk_eventbridge::error::SdkError<
+        aws_sdk_eventbridge::operation::put_events::PutEventsError,
+        aws_sdk_eventbridge::config::http::HttpResponse,
+    >;
+
+    fn http_response(status: u16) -> aws_sdk_ecr::config::http::HttpResponse {
+        let status = status.try_into().expect("an HTTP status");
+        aws_sdk_ecr::config::http::HttpResponse::new(
+            status,
+            aws_smithy_types::body::SdkBody::empty(),
+        )
+    }
+
+    fn metadata(code: &str, message: &str) -> aws_smithy_types::error::ErrorMetadata {
+        aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build()
+    }
+
+    /// An error of `PutEvents`, which models no exception for a missing bus: the SDK
+    /// builds it from the code and message of EventBridge's answer.
+    fn put_events_error(meta: aws_smithy_types::error::ErrorMetadata) -> PutEventsSdkError {
+        PutEventsSdkError::service_error(
+            aws_sdk_eventbridge::operation::put_events::PutEventsError::generic(meta),
+            http_response(400),
+        )
+    }
+
+    #[test]
+    fn a_modeled_service_error_is_its_code_and_message() {
+        use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
+        use aws_sdk_ecr::types::error::RepositoryNotFoundException;
+        let message =
+            "The repository with name 'app' does not exist in the registry with id '123456789012'";
+        let missing = RepositoryNotFoundException::builder()
+            .message(message)
+            .meta(metadata("RepositoryNotFoundException", message))
+            .build();
+        let err = aws_sdk_ecr::error::SdkError::service_error(
+            DescribeImagesError::RepositoryNotFoundException(missing),
+            http_response(400),
+        );
+        assert_eq!(
+            error_text(&err),
+            "RepositoryNotFoundException: The repository with name 'app' does not exist in the \
+             registry with id '123456789012'"
+        );
+    }
+
+    #[test]
+    fn an_unmodeled_service_error_is_its_code_and_message_on_one_line() {
+        let missing_bus = put_events_error(metadata(
+            "ResourceNotFoundException",
+            "Event bus janitor does not exist.",
+        ));
+        assert_eq!(
+            error_text(&missing_bus),
+            "ResourceNotFoundException: Event bus janitor does not exist."
+        );
+        let two_lines = put_events_error(metadata(
+            "InternalFailure",
+            "The request failed\n   for an unknown reason.",
+        ));
+        assert_eq!(
+            error_text(&two_lines),
+            "InternalFailure: The request failed for an unknown reason."
+        );
+        let code_only = put_events_error(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .build(),
+        );
+        assert_eq!(error_text(&code_only), "ThrottlingException");
+    }
+
+    #[test]
+    fn an_error_without_a_code_is_its_chain_of_causes() {
+        let timeout = PutEventsSdkError::timeout_error(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no answer within 3.1 s",
+        ));
+        assert_eq!(
+            error_text(&timeout),
+            "request has timed out: no answer within 3.1 s"
         );
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::config::{ScanConfig, Suppression};
-use super::model::{Finding, FindingStatus};
+use super::model::{Finding, FindingStatus, Severity};
 
 /// What happens to one finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,8 @@ pub enum Disposition {
 pub struct FilterOutcome {
     pub forward: Vec<Finding>,
     pub below_threshold: usize,
-    pub suppressed: usize,
+    /// The severity of each suppressed finding.
+    pub suppressed: Vec<Severity>,
     /// Indices of expired suppressions that would have matched a finding: logged once
     /// per invocation so that stale entries get renewed or removed.
     pub expired_matches: BTreeSet<usize>,
@@ -125,9 +126,9 @@ pub fn filter(config: &ScanConfig, findings: Vec<Finding>, now: DateTime<Utc>) -
                     reason = %config.suppressions[suppression].reason,
                     "finding suppressed"
                 );
-                outcome.suppressed += 1;
+                outcome.suppressed.push(finding.severity);
             }
-            Disposition::SuppressedAtSource => outcome.suppressed += 1,
+            Disposition::SuppressedAtSource => outcome.suppressed.push(finding.severity),
         }
     }
     outcome
@@ -295,12 +296,12 @@ mod tests {
         let before = filter(&config, findings.clone(), at("2026-06-01T00:00:00Z"));
         assert_eq!(before.forward, vec![other_repo.clone()]);
         assert_eq!(before.below_threshold, 1);
-        assert_eq!(before.suppressed, 2);
+        assert_eq!(before.suppressed, vec![Severity::High, Severity::High]);
         assert!(before.expired_matches.is_empty());
 
         let after = filter(&config, findings, at("2027-06-01T00:00:00Z"));
         assert_eq!(after.forward, vec![sample_finding(), zlib, other_repo]);
-        assert_eq!(after.suppressed, 0);
+        assert!(after.suppressed.is_empty());
         assert_eq!(after.expired_matches, BTreeSet::from([0, 1]));
     }
 }

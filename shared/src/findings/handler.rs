@@ -20,11 +20,11 @@ use super::config::ScanConfig;
 use super::event::{parse, EventOrigin, InspectorScanSummary, ScanEvent};
 use super::filter::{dedupe, filter};
 use super::inspector::InspectorSkip;
+use super::metrics;
 use super::model::{Finding, FindingSource};
 use super::security_hub::{self, FailedImport, SecurityHubError};
 use crate::aws::bus::{BusError, EventBus, FailedEvent};
 use crate::aws::error_text;
-use crate::metrics::EmfRecord;
 use crate::targets::{TargetDirectory, TargetError};
 use crate::untrusted::excerpt;
 
@@ -279,7 +279,7 @@ impl ScanForwarder {
             findings: received,
             duplicates,
             below_threshold: outcome.below_threshold,
-            suppressed: outcome.suppressed,
+            suppressed: outcome.suppressed.len(),
             forwarded: outcome.forward.len(),
             published: publish.published,
             imported: import.imported,
@@ -300,16 +300,9 @@ impl ScanForwarder {
             failed_imports = report.failed_imports.len(),
             "findings forwarded"
         );
-        EmfRecord::new()
-            .dimension("Function", "scan-forwarder")
-            .count("FindingsForwarded", report.forwarded as f64)
-            .count("FindingsSuppressed", report.suppressed as f64)
-            .count("FindingsBelowThreshold", report.below_threshold as f64)
-            .count(
-                "FindingsFailed",
-                (report.failed_events.len() + report.failed_imports.len()) as f64,
-            )
-            .emit();
+        for record in metrics::records(&report, &outcome.forward, &outcome.suppressed) {
+            record.emit();
+        }
         Ok(report)
     }
 

@@ -13,6 +13,7 @@ pub mod event;
 pub mod filter;
 pub mod handler;
 pub mod inspector;
+pub mod metrics;
 pub mod model;
 pub mod security_hub;
 pub mod timestamp;

@@ -8,12 +8,15 @@
 pub struct AwsCallError {
     /// The API operation, e.g. `DescribeImages`.
     pub operation: String,
-    /// The SDK error with its cause chain.
+    /// AWS's error code and message, on one line ([`crate::aws::error_text`]).
     pub message: String,
 }
 
 impl AwsCallError {
-    pub fn new<E: std::error::Error>(operation: &str, err: &E) -> Self {
+    pub fn new<E>(operation: &str, err: &E) -> Self
+    where
+        E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata,
+    {
         AwsCallError {
             operation: operation.to_owned(),
             message: crate::aws::error_text(err),

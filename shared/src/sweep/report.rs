@@ -11,7 +11,7 @@ use super::protection::ProtectionKind;
 use super::recheck::SeenImage;
 use crate::aws::bus::BusEvent;
 use crate::lifecycle::{Action, ImageRecord, Outcome, Plan};
-use crate::metrics::EmfRecord;
+use crate::metrics::{self, EmfRecord};
 use crate::targets::Target;
 
 /// `detail-type` of the per-repository summary event.
@@ -320,37 +320,41 @@ impl RepositorySummary {
     /// The same counts as CloudWatch metrics. Repository names are not a dimension:
     /// with thousands of repositories that would be thousands of billed metrics.
     pub fn metrics(&self) -> EmfRecord {
+        let flag = |set: bool| f64::from(u8::from(set));
         let mut record = EmfRecord::new()
             .dimension("Function", "lifecycle-sweeper")
             .dimension("DryRun", if self.dry_run { "true" } else { "false" })
-            .count("ImagesSwept", self.images as f64)
-            .count("ImagesPlannedExpire", self.planned_expire as f64)
-            .count("ImagesPlannedTransition", self.planned_transition as f64)
-            .count("ImagesExpired", self.expired as f64)
-            .count("ImagesTransitioned", self.transitioned as f64)
-            .count("BytesFreed", self.bytes_freed as f64)
-            .count("ActionFailures", self.failure_count as f64)
-            .count(
-                "ActionsChangedSincePlanned",
+            .value(metrics::IMAGES_SWEPT, self.images as f64)
+            .value(metrics::IMAGES_PLANNED_EXPIRE, self.planned_expire as f64)
+            .value(
+                metrics::IMAGES_PLANNED_TRANSITION,
+                self.planned_transition as f64,
+            )
+            .value(metrics::IMAGES_EXPIRED, self.expired as f64)
+            .value(metrics::IMAGES_TRANSITIONED, self.transitioned as f64)
+            .value(metrics::BYTES_FREED, self.bytes_freed as f64)
+            .value(metrics::ACTION_FAILURES, self.failure_count as f64)
+            .value(
+                metrics::ACTIONS_CHANGED_SINCE_PLANNED,
                 self.changed_since_planned_count as f64,
             )
-            .count(
-                "SafetyCapTripped",
-                f64::from(u8::from(self.cap_tripped.is_some())),
+            .value(
+                metrics::SAFETY_CAP_TRIPPED,
+                flag(self.cap_tripped.is_some()),
             )
-            .count("SweepErrors", f64::from(u8::from(self.error.is_some())))
-            .count(
-                "InUseUnknown",
-                f64::from(u8::from(self.in_use_unknown.is_some())),
-            );
-        for (kind, name) in [
-            (ProtectionKind::InUse, "ProtectedInUse"),
-            (ProtectionKind::ProtectedTag, "ProtectedByTag"),
-            (ProtectionKind::MinimumAge, "ProtectedByAge"),
-            (ProtectionKind::IndexUnreadable, "ProtectedIndexUnreadable"),
+            .value(metrics::SWEEP_ERRORS, flag(self.error.is_some()))
+            .value(metrics::IN_USE_UNKNOWN, flag(self.in_use_unknown.is_some()));
+        for (kind, metric) in [
+            (ProtectionKind::InUse, metrics::PROTECTED_IN_USE),
+            (ProtectionKind::ProtectedTag, metrics::PROTECTED_BY_TAG),
+            (ProtectionKind::MinimumAge, metrics::PROTECTED_BY_AGE),
+            (
+                ProtectionKind::IndexUnreadable,
+                metrics::PROTECTED_INDEX_UNREADABLE,
+            ),
         ] {
             let count = self.protected.get(&kind).copied().unwrap_or(0);
-            record = record.count(name, count as f64);
+            record = record.value(metric, count as f64);
         }
         record
     }

@@ -554,3 +554,50 @@ run "rejects_bad_organization_id" {
   }
   expect_failures = [var.organization_id]
 }
+
+run "dashboard_shows_every_emitted_metric_function_errors_and_dlq_depth" {
+  assert {
+    condition     = output.dashboard_name == "ecr-janitor" && output.dashboard_url == "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=ecr-janitor"
+    error_message = "The dashboard is named after name_prefix and its URL is an output."
+  }
+  assert {
+    # Each EMF line as "Name Dimension=value ...", its last element being its options.
+    condition = alltrue(flatten([
+      for metric in jsondecode(file("metrics.json")).metrics : [
+        for dimension, values in metric.dimensions : [
+          for value in values : contains(flatten([
+            for widget in jsondecode(aws_cloudwatch_dashboard.janitor.dashboard_body).widgets : [
+              for line in widget.properties.metrics : [
+                for index in range(2, length(line) - 1, 2) : "${line[1]} ${line[index]}=${line[index + 1]}"
+              ] if line[0] == "EcrJanitor"
+            ]
+          ]), "${metric.name} ${dimension}=${value}")
+        ]
+      ]
+    ]))
+    error_message = "Every metric in metrics.json must be on the dashboard with each of its dimension values."
+  }
+  assert {
+    condition = length([
+      for widget in jsondecode(aws_cloudwatch_dashboard.janitor.dashboard_body).widgets : widget
+      if widget.properties.title == "Scan forwarder: findings forwarded and suppressed, by severity" && length(widget.properties.metrics) == 12
+    ]) == 1
+    error_message = "Findings forwarded and suppressed must be shown for each of the six severities."
+  }
+  assert {
+    condition = toset(flatten([
+      for widget in jsondecode(aws_cloudwatch_dashboard.janitor.dashboard_body).widgets : [
+        for line in widget.properties.metrics : "${line[1]} ${line[2]}=${line[3]}" if line[0] == "AWS/Lambda"
+      ]
+    ])) == toset([for function in aws_lambda_function.this : "Errors FunctionName=${function.function_name}"])
+    error_message = "Every function's AWS/Lambda Errors must be on the dashboard."
+  }
+  assert {
+    condition = toset(flatten([
+      for widget in jsondecode(aws_cloudwatch_dashboard.janitor.dashboard_body).widgets : [
+        for line in widget.properties.metrics : "${line[1]} ${line[2]}=${line[3]}" if line[0] == "AWS/SQS"
+      ]
+    ])) == toset([for queue in [aws_sqs_queue.events_dlq, aws_sqs_queue.functions_dlq] : "ApproximateNumberOfMessagesVisible QueueName=${queue.name}"])
+    error_message = "Both DLQs' depth must be on the dashboard."
+  }
+}

@@ -13,9 +13,28 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Work with ECR lifecycle policies and the janitor offline.
+/// What `-h` says. Without an explicit text, clap's `about` would print the library
+/// crate's description, which says what the crate holds, not what the CLI does.
+const ABOUT: &str = "The ECR janitor from a terminal: check lifecycle policies and tag rules, \
+preview what a policy would delete, and sweep a repository (dry run unless --enforce)";
+
+/// What `--help` says.
+const LONG_ABOUT: &str = "The ECR janitor from a terminal: the code of its Lambda functions, run \
+by hand.
+
+Offline, no AWS access needed:
+  validate     check a lifecycle policy the way ECR's PutLifecyclePolicy would
+  preview      what a policy does to an `aws ecr describe-images` export, image by image
+  check-tag    the tag rules' verdict on one tag
+
+Against the registry the environment points at (AWS credentials and Region, or
+AWS_ENDPOINT_URL for a local moto server):
+  sweep               the lifecycle-sweeper's sweep of one repository: what it would expire or
+                      archive, what it protects and why; dry run unless --enforce
+  exclude-pull-times  keep the sweeper's reads from updating the images' pull times";
+
 #[derive(Debug, Parser)]
-#[command(name = "ecr-janitor", version, about)]
+#[command(name = "ecr-janitor", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -130,7 +130,7 @@ pub async fn images(
             .body
             .collect()
             .await
-            .map_err(|err| call_failed(crate::aws::error_text(&err)))?
+            .map_err(|err| call_failed(crate::aws::cause_chain(&err)))?
             .into_bytes();
         let text = std::str::from_utf8(&bytes).map_err(|err| ListError::NotUtf8 {
             uri: uri.clone(),
