@@ -565,39 +565,7 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
     let body = object.body.collect().await.expect("body").into_bytes();
     let stored: Value = serde_json::from_slice(&body).expect("config is JSON");
     assert_eq!(stored, janitor_config());
-    let public_access = s3
-        .get_public_access_block()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("public access block");
-    let block = public_access
-        .public_access_block_configuration()
-        .expect("configuration");
-    assert_eq!(
-        [
-            block.block_public_acls(),
-            block.block_public_policy(),
-            block.ignore_public_acls(),
-            block.restrict_public_buckets()
-        ],
-        [Some(true); 4]
-    );
-    let encryption = s3
-        .get_bucket_encryption()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("encryption");
-    let algorithms: Vec<String> = encryption
-        .server_side_encryption_configuration()
-        .expect("configuration")
-        .rules()
-        .iter()
-        .filter_map(|rule| rule.apply_server_side_encryption_by_default())
-        .map(|default| default.sse_algorithm().as_str().to_owned())
-        .collect();
-    assert_eq!(algorithms, vec!["AES256".to_owned()]);
+    assert_private_and_encrypted(&s3, &bucket).await;
 
     // ---- functions
     let lambda = aws_sdk_lambda::Client::new(&sdk);
@@ -1416,53 +1384,24 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
         .collect();
     assert_eq!(listed, version_ids, "both snapshot versions are kept");
     assert_eq!(version_ids.len(), 2);
-    let block = s3
-        .get_public_access_block()
-        .bucket(&snapshot_bucket)
-        .send()
-        .await
-        .expect("public access block");
-    let block = block
-        .public_access_block_configuration()
-        .expect("configuration");
-    assert_eq!(
-        [
-            block.block_public_acls(),
-            block.block_public_policy(),
-            block.ignore_public_acls(),
-            block.restrict_public_buckets()
-        ],
-        [Some(true); 4]
-    );
-    let encryption = s3
-        .get_bucket_encryption()
-        .bucket(&snapshot_bucket)
-        .send()
-        .await
-        .expect("encryption");
-    let algorithms: Vec<String> = encryption
-        .server_side_encryption_configuration()
-        .expect("configuration")
-        .rules()
-        .iter()
-        .filter_map(|rule| rule.apply_server_side_encryption_by_default())
-        .map(|default| default.sse_algorithm().as_str().to_owned())
-        .collect();
-    assert_eq!(algorithms, vec!["AES256".to_owned()]);
+    assert_private_and_encrypted(&s3, &snapshot_bucket).await;
     let lifecycle = s3
         .get_bucket_lifecycle_configuration()
         .bucket(&snapshot_bucket)
         .send()
         .await
         .expect("lifecycle configuration");
-    let rules: Vec<(String, Option<i32>, Option<i32>)> = lifecycle
+    // Replaced headers, and each run's parts and shards, expire after 30 days.
+    let rules: Vec<String> = lifecycle
         .rules()
         .iter()
         .map(|rule| {
-            (
-                rule.id().unwrap_or_default().to_owned(),
+            format!(
+                "{} noncurrent={:?} expiration={:?} abort={:?}",
+                rule.id().unwrap_or_default(),
                 rule.noncurrent_version_expiration()
                     .and_then(|expiration| expiration.noncurrent_days()),
+                rule.expiration().and_then(|expiration| expiration.days()),
                 rule.abort_incomplete_multipart_upload()
                     .and_then(|abort| abort.days_after_initiation()),
             )
@@ -1470,7 +1409,10 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
         .collect();
     assert_eq!(
         rules,
-        vec![("expire-old-snapshots".to_owned(), Some(30), Some(1))]
+        [
+            "expire-old-snapshots noncurrent=Some(30) expiration=None abort=Some(1)",
+            "expire-old-runs noncurrent=None expiration=Some(30) abort=Some(1)",
+        ]
     );
 
     // ---- hub: only the sweeper knows where the snapshots are
@@ -1809,4 +1751,41 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
         "organization example apply/plan/destroy against moto: {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Asserts that `bucket` blocks every kind of public access and encrypts with SSE-S3.
+async fn assert_private_and_encrypted(s3: &aws_sdk_s3::Client, bucket: &str) {
+    let public_access = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("public access block");
+    let block = public_access
+        .public_access_block_configuration()
+        .expect("configuration");
+    assert_eq!(
+        [
+            block.block_public_acls(),
+            block.block_public_policy(),
+            block.ignore_public_acls(),
+            block.restrict_public_buckets()
+        ],
+        [Some(true); 4]
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("encryption");
+    let algorithms: Vec<String> = encryption
+        .server_side_encryption_configuration()
+        .expect("configuration")
+        .rules()
+        .iter()
+        .filter_map(|rule| rule.apply_server_side_encryption_by_default())
+        .map(|default| default.sse_algorithm().as_str().to_owned())
+        .collect();
+    assert_eq!(algorithms, vec!["AES256".to_owned()]);
 }
