@@ -19,6 +19,15 @@ mock_provider "aws" {
   }
 }
 
+# The members' providers (members.tf) are configured even when no member is set.
+mock_provider "aws" {
+  alias = "member_a"
+}
+
+mock_provider "aws" {
+  alias = "member_b"
+}
+
 run "example_variables_plan" {
   command = plan
 
