@@ -56,17 +56,15 @@ fn is_ecr_image_tag(tag: &str) -> bool {
     ECR_IMAGE_TAG.is_match(tag)
 }
 
-/// An image digest as ECR's API documents it: `[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`. Any
-/// number of hex digits: AWS's own sample push event, which the enforcer must accept,
-/// has 60 where sha256 has 64.
+/// An image digest as ECR names an image: `sha256:` and lower-case hex digits, at most
+/// the 64 of a sha256. Fewer are accepted: AWS's own sample push event, which the
+/// enforcer must accept, has 60.
 fn is_image_digest(digest: &str) -> bool {
-    digest.split_once(':').is_some_and(|(algorithm, hex)| {
-        !algorithm.is_empty()
-            && algorithm
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        (1..=64).contains(&hex.len())
+            && hex
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_+.".contains(&b))
-            && !hex.is_empty()
-            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -956,6 +954,24 @@ fn scan_forwarder_reads_an_array_as_an_event() -> Result<(), TestCaseError> {
          "image-tags": []}]))
 }
 
+/// Found by the mutated-events property: a resource's `details` written as the array
+/// of its one field was read as the object, and the finding forwarded.
+#[test]
+fn scan_forwarder_rejects_resource_details_written_as_an_array() -> Result<(), TestCaseError> {
+    let mut event: Value = serde_json::from_str(include_str!(
+        "../../tests/events/inspector2-finding-ecr-package-vulnerability.json"
+    ))
+    .expect("sample is JSON");
+    let details = &mut event["detail"]["resources"][0]["details"];
+    *details = json!([details["awsEcrContainerImage"].take()]);
+    assert!(matches!(
+        parse(&event, fixed_now()),
+        Err(EventError::Detail { message, .. })
+            if message.starts_with("resources[0].details: invalid type: sequence")
+    ));
+    check_scan_forwarder(&event)
+}
+
 #[test]
 fn sweeper_continues_a_repository_named_only_by_an_array_continuation() -> Result<(), TestCaseError>
 {
@@ -977,4 +993,21 @@ fn tag_enforcer_judges_a_digest_that_is_not_sha256() {
             "{digest}"
         );
     }
+}
+
+/// Found by the mutated-events property: a digest padded past sha256's 64 hex digits is
+/// rejected as invalid, and the oracle agrees that it is.
+#[test]
+fn tag_enforcer_rejects_a_digest_longer_than_sha256() -> Result<(), TestCaseError> {
+    let mut event = json!({"detail-type": "ECR Image Action", "source": "aws.ecr",
+        "detail": successful_push()});
+    event["detail"]["image-digest"] = json!(format!("sha256:{}", "a".repeat(65)));
+    assert!(matches!(
+        classify(event.clone()),
+        Err(MalformedEvent::InvalidField {
+            field: "image-digest",
+            ..
+        })
+    ));
+    check_tag_enforcer(&event)
 }

@@ -10,6 +10,7 @@ use super::model::{
     fix_available_from_packages, CvssScore, Finding, FindingSource, FindingStatus, FixAvailable,
     Package, Severity,
 };
+use super::object_only::{object, objects, optional_object};
 use super::timestamp;
 use crate::untrusted::excerpt;
 
@@ -38,8 +39,9 @@ pub struct InspectorFindingDetail {
     pub updated_at: Option<Value>,
     pub inspector_score: Option<f64>,
     pub fix_available: Option<String>,
+    #[serde(default, deserialize_with = "optional_object")]
     pub package_vulnerability_details: Option<PackageVulnerabilityDetails>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub resources: Vec<InspectorResource>,
 }
 
@@ -47,12 +49,12 @@ pub struct InspectorFindingDetail {
 #[serde(rename_all = "camelCase")]
 pub struct PackageVulnerabilityDetails {
     pub vulnerability_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub cvss: Vec<InspectorCvss>,
     pub source_url: Option<String>,
     #[serde(default)]
     pub reference_urls: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub vulnerable_packages: Vec<InspectorPackage>,
 }
 
@@ -80,13 +82,14 @@ pub struct InspectorResource {
     #[serde(rename = "type")]
     pub resource_type: Option<String>,
     pub id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub details: InspectorResourceDetails,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InspectorResourceDetails {
+    #[serde(default, deserialize_with = "optional_object")]
     pub aws_ecr_container_image: Option<InspectorEcrImage>,
 }
 

@@ -15,6 +15,7 @@ pub mod handler;
 pub mod inspector;
 pub mod metrics;
 pub mod model;
+mod object_only;
 pub mod security_hub;
 pub mod timestamp;
 
