@@ -19,32 +19,18 @@ locals {
   role_arn        = "arn:${local.partition}:iam::${local.account}:role/${var.role_name}"
 
   # What the hub's functions handle from this account, with the patterns of the hub's own
-  # default-bus rules (modules/janitor): only events a hub function acts on leave the
-  # account. Keys match the hub's rule keys.
+  # default-bus rules, read from the hub module's file: only events a hub function acts
+  # on leave the account. Keys match the hub's rule keys.
+  hub_event_patterns = jsondecode(file("${path.module}/../janitor/aws-event-patterns.json"))
+  forwarded_event_descriptions = {
+    "image-push"        = "ECR image pushes -> the hub's janitor bus (tag-enforcer)"
+    "basic-scan"        = "ECR basic scan completions -> the hub's janitor bus (scan-forwarder)"
+    "inspector-finding" = "Inspector findings on ECR images -> the hub's janitor bus (scan-forwarder)"
+  }
   forwarded_events = {
-    "image-push" = {
-      description = "ECR image pushes -> the hub's janitor bus (tag-enforcer)"
-      pattern = {
-        source        = ["aws.ecr"]
-        "detail-type" = ["ECR Image Action"]
-        detail        = { "action-type" = ["PUSH"], result = ["SUCCESS"] }
-      }
-    }
-    "basic-scan" = {
-      description = "ECR basic scan completions -> the hub's janitor bus (scan-forwarder)"
-      pattern = {
-        source        = ["aws.ecr"]
-        "detail-type" = ["ECR Image Scan"]
-        detail        = { "scan-status" = ["COMPLETE"] }
-      }
-    }
-    "inspector-finding" = {
-      description = "Inspector findings on ECR images -> the hub's janitor bus (scan-forwarder)"
-      pattern = {
-        source        = ["aws.inspector2"]
-        "detail-type" = ["Inspector2 Finding"]
-        detail        = { resources = { type = ["AWS_ECR_CONTAINER_IMAGE"] } }
-      }
+    for key in local.hub_event_patterns.forwardedFromMembers : key => {
+      description = local.forwarded_event_descriptions[key]
+      pattern     = local.hub_event_patterns.patterns[key]
     }
   }
   forwarding_rules = { for key, rule in local.forwarded_events : key => rule if var.forward_events }

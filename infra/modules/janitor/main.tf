@@ -31,46 +31,18 @@ locals {
   config_key    = "janitor-config.json"
   config_s3_uri = "s3://${aws_s3_bucket.config.id}/${local.config_key}"
 
-  # AWS events into the functions, on the default bus; members forward the first three to
-  # the janitor bus (modules/janitor-member uses the same patterns).
+  # AWS events into the functions, on the default bus. The patterns, and which of them
+  # members forward to the janitor bus, are one file that modules/janitor-member reads too.
+  aws_event_patterns = jsondecode(file("${path.module}/aws-event-patterns.json"))
   aws_event_rules = {
-    "image-push" = {
-      description = "ECR image pushes -> tag-enforcer"
-      function    = "tag-enforcer"
-      pattern = {
-        source        = ["aws.ecr"]
-        "detail-type" = ["ECR Image Action"]
-        detail        = { "action-type" = ["PUSH"], result = ["SUCCESS"] }
-      }
-    }
-    "basic-scan" = {
-      description = "ECR basic scan completions -> scan-forwarder"
-      function    = "scan-forwarder"
-      pattern = {
-        source        = ["aws.ecr"]
-        "detail-type" = ["ECR Image Scan"]
-        detail        = { "scan-status" = ["COMPLETE"] }
-      }
-    }
-    "inspector-finding" = {
-      description = "Inspector findings on ECR images -> scan-forwarder"
-      function    = "scan-forwarder"
-      pattern = {
-        source        = ["aws.inspector2"]
-        "detail-type" = ["Inspector2 Finding"]
-        detail        = { resources = { type = ["AWS_ECR_CONTAINER_IMAGE"] } }
-      }
-    }
-    "inspector-scan" = {
-      description = "Inspector scans of ECR images -> scan-forwarder"
-      function    = "scan-forwarder"
-      pattern = {
-        source        = ["aws.inspector2"]
-        "detail-type" = ["Inspector2 Scan"]
-      }
-    }
+    for key, rule in {
+      "image-push"        = { description = "ECR image pushes -> tag-enforcer", function = "tag-enforcer" }
+      "basic-scan"        = { description = "ECR basic scan completions -> scan-forwarder", function = "scan-forwarder" }
+      "inspector-finding" = { description = "Inspector findings on ECR images -> scan-forwarder", function = "scan-forwarder" }
+      "inspector-scan"    = { description = "Inspector scans of ECR images -> scan-forwarder", function = "scan-forwarder" }
+    } : key => merge(rule, { pattern = local.aws_event_patterns.patterns[key] })
   }
-  forwarded_rule_keys = ["image-push", "basic-scan", "inspector-finding"]
+  forwarded_rule_keys = local.aws_event_patterns.forwardedFromMembers
 
   # The sweeper's own requests: a repository to sweep, the organization-wide in-use
   # gathering, and one target's sweep. Only the hub itself asks for sweeps: PutEvents
