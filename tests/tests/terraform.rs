@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use aws_config::SdkConfig;
+use aws_sdk_eventbridge::types::Target;
+use aws_sdk_iam::types::Role;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use janitor_e2e::{workspace_root, Moto, ACCOUNT, REGION};
 use serde_json::{json, Value};
 
@@ -52,6 +56,10 @@ fn queue_arn(queue: &str) -> String {
     arn("sqs", &format!("ecr-janitor-{queue}-dlq"))
 }
 
+fn role_arn(account: &str, role: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{role}")
+}
+
 /// The janitor configuration the test deploys (it must arrive in S3 unchanged).
 fn janitor_config() -> Value {
     json!({
@@ -67,35 +75,27 @@ fn janitor_config() -> Value {
     })
 }
 
-fn tfvars(artifacts_dir: &Path) -> Value {
-    json!({
-        "artifacts_dir": artifacts_dir,
-        // Only x86_64 builds are certain in CI; the default (arm64) is covered by terraform test.
-        "architecture": "x86_64",
-        // moto serves plain HTTP and evaluates the TLS-only Deny without its condition.
-        "config_bucket_require_tls": false,
-        "enhanced_scanning": { "repository_filters": ["team-a/*"] },
-        "schedule_expression": "rate(12 hours)",
-        // moto implements neither pull-through cache rules nor creation templates: the
-        // registry module's terraform test covers them (mock provider).
-        "cached_registries": {},
-        "janitor_config": janitor_config(),
-        "repositories": {
-            "team-a/api": {
-                "lifecycle_rules": {
-                    "expire_untagged_after_days": 7,
-                    "keep_tagged": [ { "tag_patterns": ["v*.*.*"], "keep": 50 } ],
-                    "keep_any": 500
-                },
-                "pull_account_ids": ["111122223333"],
-                "push_principal_arns": [format!("arn:aws:iam::{ACCOUNT}:role/ci")]
-            },
-            "team-a/worker": {
-                "lifecycle_rules": { "keep_tagged": [ { "tag_prefixes": ["release-"], "keep": 20 } ] }
-            },
-            IMPORTED_REPOSITORY: { "image_tag_mutability": "MUTABLE" }
+/// The event pattern of the janitor's rule `ecr-janitor-{key}`. Forwarding an event does
+/// not change what matches it: a member's `ecr-janitor-forward-{key}` and the hub's
+/// `ecr-janitor-member-{key}` have the same pattern.
+fn rule_pattern(key: &str) -> Value {
+    match key {
+        "image-push" => json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Action"],
+                                "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]}}),
+        "basic-scan" => json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"],
+                                "detail": {"scan-status": ["COMPLETE"]}}),
+        "inspector-finding" => {
+            json!({"source": ["aws.inspector2"], "detail-type": ["Inspector2 Finding"],
+                   "detail": {"resources": {"type": ["AWS_ECR_CONTAINER_IMAGE"]}}})
         }
-    })
+        "inspector-scan" => {
+            json!({"source": ["aws.inspector2"], "detail-type": ["Inspector2 Scan"]})
+        }
+        "sweep-repository" => json!({"source": ["ecr-janitor"],
+                                      "detail-type": ["Sweep Repository", "Gather In Use", "Sweep Target"],
+                                      "account": [ACCOUNT]}),
+        other => panic!("no janitor rule {other}"),
+    }
 }
 
 /// Provider aliases of the root example (`infra/members.tf`): Terraform configures them
@@ -240,12 +240,53 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A Terraform root module in a temp folder, whose providers speak to moto.
 struct Terraform {
     dir: PathBuf,
     cli_config: Option<PathBuf>,
 }
 
 impl Terraform {
+    /// The root module `dir` (inside `temp`), given the override that points its default
+    /// provider and each of `aliases` at moto's `endpoint`.
+    fn against_moto(temp: &Path, dir: PathBuf, endpoint: &str, aliases: &[&str]) -> Terraform {
+        std::fs::write(dir.join("moto_override.tf"), override_tf(endpoint, aliases))
+            .expect("write override");
+        Terraform {
+            dir,
+            cli_config: cli_config(temp),
+        }
+    }
+
+    /// A copy of the root example `infra/` in `temp`, against moto's `endpoint`, with
+    /// placeholder function zips, and `variables` on top of those every test of it sets.
+    fn example(temp: &Path, endpoint: &str, variables: Value) -> Terraform {
+        let infra = temp.join("infra");
+        copy_dir(&workspace_root().join("infra"), &infra);
+        let artifacts = write_function_zips(&temp.join("lambda"));
+        let mut tfvars = json!({
+            "artifacts_dir": artifacts,
+            // Only x86_64 builds are certain in CI; the default (arm64) is covered by terraform test.
+            "architecture": "x86_64",
+            // moto serves plain HTTP and evaluates the TLS-only Deny without its condition.
+            "config_bucket_require_tls": false,
+            "schedule_expression": "rate(12 hours)",
+            // moto implements neither pull-through cache rules nor creation templates: the
+            // registry module's terraform test covers them (mock provider).
+            "cached_registries": {}
+        });
+        let Value::Object(variables) = variables else {
+            panic!("the test's variables are a JSON object: {variables}");
+        };
+        tfvars
+            .as_object_mut()
+            .expect("tfvars are an object")
+            .extend(variables);
+        std::fs::write(infra.join("terraform.tfvars.json"), tfvars.to_string())
+            .expect("write tfvars");
+        Terraform::against_moto(temp, infra, endpoint, &EXAMPLE_PROVIDER_ALIASES)
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         let started = Instant::now();
         let mut command = Command::new("terraform");
@@ -281,15 +322,34 @@ impl Terraform {
         );
         output
     }
+
+    /// `terraform init` and `terraform apply`; returns what the apply printed.
+    fn init_and_apply(&self) -> Output {
+        self.run_ok(&["init", "-no-color"]);
+        self.run_ok(&["apply", "-auto-approve", "-no-color"])
+    }
+
+    /// Asserts that a plan after the apply finds nothing to change (exit code 0, not 2):
+    /// what was applied reads back as configured.
+    fn assert_plan_is_empty(&self) {
+        let plan = self.run(&["plan", "-detailed-exitcode", "-no-color"]);
+        assert_eq!(
+            plan.status.code(),
+            Some(0),
+            "plan after apply must be empty:\n{}\n{}",
+            String::from_utf8_lossy(&plan.stdout),
+            String::from_utf8_lossy(&plan.stderr)
+        );
+    }
+
+    fn destroy(&self) {
+        self.run_ok(&["destroy", "-auto-approve", "-no-color"]);
+    }
 }
 
 /// `{action: resources}` of an IAM policy document, merged over its statements.
 fn actions_to_resources(document: &str) -> BTreeMap<String, BTreeSet<String>> {
-    // IAM returns policy documents URL-encoded.
-    let decoded = percent_encoding::percent_decode_str(document)
-        .decode_utf8()
-        .expect("policy is UTF-8");
-    let policy: Value = serde_json::from_str(&decoded).expect("policy is JSON");
+    let policy = policy_json(document);
     let strings = |value: &Value| -> Vec<String> {
         match value {
             Value::String(text) => vec![text.clone()],
@@ -328,6 +388,219 @@ fn expected_policy(entries: &[(&[&str], Vec<String>)]) -> BTreeMap<String, BTree
     map
 }
 
+/// A JSON document from IAM (URL-encoded) or any other service.
+fn policy_json(document: &str) -> Value {
+    let decoded = percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .expect("policy is UTF-8");
+    serde_json::from_str(&decoded).expect("policy is JSON")
+}
+
+// ---------------------------------------------------------------- read-backs
+// What the tests read back through the SDK, each read in one place.
+
+/// The name of the S3 bucket whose name starts with `prefix` (the modules let Terraform
+/// complete bucket names).
+async fn bucket_named(s3: &aws_sdk_s3::Client, prefix: &str) -> String {
+    let buckets = s3.list_buckets().send().await.expect("list buckets");
+    buckets
+        .buckets()
+        .iter()
+        .filter_map(|bucket| bucket.name())
+        .find(|name| name.starts_with(prefix))
+        .unwrap_or_else(|| panic!("a bucket {prefix}*"))
+        .to_owned()
+}
+
+/// The janitor configuration stored in `bucket`, and the version id S3 gave it.
+async fn stored_config(s3: &aws_sdk_s3::Client, bucket: &str) -> (Value, Option<String>) {
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key("janitor-config.json")
+        .send()
+        .await
+        .expect("config object");
+    let version_id = object.version_id().map(str::to_owned);
+    let body = object.body.collect().await.expect("body").into_bytes();
+    let config = serde_json::from_slice(&body).expect("config is JSON");
+    (config, version_id)
+}
+
+/// Asserts that `bucket` blocks every kind of public access and encrypts with SSE-S3.
+async fn assert_private_and_encrypted(s3: &aws_sdk_s3::Client, bucket: &str) {
+    let public_access = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("public access block");
+    let block = public_access
+        .public_access_block_configuration()
+        .expect("configuration");
+    assert_eq!(
+        [
+            block.block_public_acls(),
+            block.block_public_policy(),
+            block.ignore_public_acls(),
+            block.restrict_public_buckets()
+        ],
+        [Some(true); 4]
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("encryption");
+    let algorithms: Vec<String> = encryption
+        .server_side_encryption_configuration()
+        .expect("configuration")
+        .rules()
+        .iter()
+        .filter_map(|rule| rule.apply_server_side_encryption_by_default())
+        .map(|default| default.sse_algorithm().as_str().to_owned())
+        .collect();
+    assert_eq!(algorithms, vec!["AES256".to_owned()]);
+}
+
+/// The configuration of the janitor's function `function` (`ecr-janitor-{function}`).
+async fn function_configuration(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> GetFunctionConfigurationOutput {
+    lambda
+        .get_function_configuration()
+        .function_name(format!("ecr-janitor-{function}"))
+        .send()
+        .await
+        .expect("function configuration")
+}
+
+/// The environment variables of a function's configuration.
+fn environment(configuration: &GetFunctionConfigurationOutput) -> BTreeMap<String, String> {
+    configuration
+        .environment()
+        .and_then(|environment| environment.variables())
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+/// The IAM role `name`.
+async fn role(iam: &aws_sdk_iam::Client, name: &str) -> Role {
+    iam.get_role()
+        .role_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("the role {name}: {err}"))
+        .role()
+        .expect("role")
+        .clone()
+}
+
+/// Who may assume `role`, as JSON.
+fn trust_policy(role: &Role) -> Value {
+    policy_json(role.assume_role_policy_document().expect("trust policy"))
+}
+
+/// The inline policy of the role `role`, which the modules name like the role, as
+/// `{action: resources}`.
+async fn inline_policy(
+    iam: &aws_sdk_iam::Client,
+    role: &str,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let policy = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(role)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("the policy of {role}: {err}"));
+    actions_to_resources(policy.policy_document())
+}
+
+/// An EventBridge rule as EventBridge describes it.
+struct EventRule {
+    pattern: Value,
+    arn: String,
+    targets: Vec<Target>,
+}
+
+/// The rule `name` on the bus `bus`, with its targets.
+async fn event_rule(events: &aws_sdk_eventbridge::Client, bus: &str, name: &str) -> EventRule {
+    let rule = events
+        .describe_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("describe rule {name} on {bus}: {err}"));
+    let targets = events
+        .list_targets_by_rule()
+        .rule(name)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("the targets of {name} on {bus}: {err}"));
+    EventRule {
+        pattern: serde_json::from_str(rule.event_pattern().expect("pattern"))
+            .expect("pattern JSON"),
+        arn: rule.arn().expect("rule ARN").to_owned(),
+        targets: targets.targets().to_vec(),
+    }
+}
+
+/// Asserts that `account`, as `sdk` acts in it, holds nothing a deployment creates: no
+/// repository, bucket, function, role or rule, and no event bus but the default one.
+async fn assert_nothing_left(sdk: &SdkConfig, account: &str) {
+    let repositories = aws_sdk_ecr::Client::new(sdk)
+        .describe_repositories()
+        .send()
+        .await
+        .expect("describe repositories");
+    assert!(
+        repositories.repositories().is_empty(),
+        "{account}: repositories left {repositories:?}"
+    );
+    let buckets = aws_sdk_s3::Client::new(sdk)
+        .list_buckets()
+        .send()
+        .await
+        .expect("list buckets");
+    assert!(
+        buckets.buckets().is_empty(),
+        "{account}: buckets left {buckets:?}"
+    );
+    let functions = aws_sdk_lambda::Client::new(sdk)
+        .list_functions()
+        .send()
+        .await
+        .expect("list functions");
+    assert!(
+        functions.functions().is_empty(),
+        "{account}: functions left {functions:?}"
+    );
+    let roles = aws_sdk_iam::Client::new(sdk)
+        .list_roles()
+        .send()
+        .await
+        .expect("list roles");
+    let names: Vec<&str> = roles.roles().iter().map(|role| role.role_name()).collect();
+    assert!(names.is_empty(), "{account}: roles left {names:?}");
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let buses = events.list_event_buses().send().await.expect("list buses");
+    let bus_names: Vec<&str> = buses
+        .event_buses()
+        .iter()
+        .filter_map(|bus| bus.name())
+        .collect();
+    assert_eq!(bus_names, vec!["default"], "{account}");
+    let rules = events.list_rules().send().await.expect("list rules");
+    assert!(rules.rules().is_empty(), "{account}: rules left {rules:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn example_deployment_applies_against_moto_and_plans_clean() {
     let started = Instant::now();
@@ -335,30 +608,36 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
     let sdk = moto.sdk_config().await;
     let ecr = aws_sdk_ecr::Client::new(&sdk);
 
-    // ---- workspace: a copy of infra/ plus the test's provider override and artifacts
+    // ---- workspace: a copy of infra/ with the import example enabled
     let temp = tempfile::tempdir().expect("temp dir");
-    let infra = temp.path().join("infra");
-    copy_dir(&workspace_root().join("infra"), &infra);
+    let terraform = Terraform::example(
+        temp.path(),
+        &moto.endpoint(),
+        json!({
+            "enhanced_scanning": { "repository_filters": ["team-a/*"] },
+            "janitor_config": janitor_config(),
+            "repositories": {
+                "team-a/api": {
+                    "lifecycle_rules": {
+                        "expire_untagged_after_days": 7,
+                        "keep_tagged": [ { "tag_patterns": ["v*.*.*"], "keep": 50 } ],
+                        "keep_any": 500
+                    },
+                    "pull_account_ids": ["111122223333"],
+                    "push_principal_arns": [role_arn(ACCOUNT, "ci")]
+                },
+                "team-a/worker": {
+                    "lifecycle_rules": { "keep_tagged": [ { "tag_prefixes": ["release-"], "keep": 20 } ] }
+                },
+                IMPORTED_REPOSITORY: { "image_tag_mutability": "MUTABLE" }
+            }
+        }),
+    );
     std::fs::rename(
-        infra.join("import-existing-repository.tf.example"),
-        infra.join("import-existing-repository.tf"),
+        terraform.dir.join("import-existing-repository.tf.example"),
+        terraform.dir.join("import-existing-repository.tf"),
     )
     .expect("enable the import example");
-    std::fs::write(
-        infra.join("moto_override.tf"),
-        override_tf(&moto.endpoint(), &EXAMPLE_PROVIDER_ALIASES),
-    )
-    .expect("write override");
-    let artifacts = write_function_zips(&temp.path().join("lambda"));
-    std::fs::write(
-        infra.join("terraform.tfvars.json"),
-        tfvars(&artifacts).to_string(),
-    )
-    .expect("write tfvars");
-    let terraform = Terraform {
-        dir: infra.clone(),
-        cli_config: cli_config(temp.path()),
-    };
 
     // ---- the repository the import block adopts must exist before the apply
     let existing = ecr
@@ -377,8 +656,7 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
         .and_then(|repository| repository.created_at().cloned())
         .expect("created_at");
 
-    terraform.run_ok(&["init", "-no-color"]);
-    let apply = terraform.run_ok(&["apply", "-auto-approve", "-no-color"]);
+    let apply = terraform.init_and_apply();
     let apply_log = String::from_utf8_lossy(&apply.stdout);
     assert!(
         apply_log.contains("1 imported"),
@@ -509,10 +787,7 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
                 "CrossAccountPull".to_owned(),
                 (json!("arn:aws:iam::111122223333:root"), pull)
             ),
-            (
-                "Push".to_owned(),
-                (json!(format!("arn:aws:iam::{ACCOUNT}:role/ci")), push)
-            ),
+            ("Push".to_owned(), (json!(role_arn(ACCOUNT, "ci")), push)),
         ])
     );
 
@@ -543,27 +818,12 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
 
     // ---- configuration bucket
     let s3 = aws_sdk_s3::Client::new(&sdk);
-    let buckets = s3.list_buckets().send().await.expect("list buckets");
-    let bucket = buckets
-        .buckets()
-        .iter()
-        .filter_map(|bucket| bucket.name())
-        .find(|name| name.starts_with("ecr-janitor-config-"))
-        .expect("config bucket")
-        .to_owned();
-    let object = s3
-        .get_object()
-        .bucket(&bucket)
-        .key("janitor-config.json")
-        .send()
-        .await
-        .expect("config object");
+    let bucket = bucket_named(&s3, "ecr-janitor-config-").await;
+    let (stored, version_id) = stored_config(&s3, &bucket).await;
     // A real version id (unversioned buckets answer "null") proves versioning is on;
     // moto's GetBucketVersioning answers with an XML root the SDK rejects.
-    let version_id = object.version_id().expect("versioned object").to_owned();
+    let version_id = version_id.expect("versioned object");
     assert_ne!(version_id, "null");
-    let body = object.body.collect().await.expect("body").into_bytes();
-    let stored: Value = serde_json::from_slice(&body).expect("config is JSON");
     assert_eq!(stored, janitor_config());
     assert_private_and_encrypted(&s3, &bucket).await;
 
@@ -572,12 +832,7 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
     let bus_arn = arn("events", "event-bus/ecr-janitor");
     for function in FUNCTIONS {
         let name = format!("ecr-janitor-{function}");
-        let configuration = lambda
-            .get_function_configuration()
-            .function_name(&name)
-            .send()
-            .await
-            .expect("function configuration");
+        let configuration = function_configuration(&lambda, function).await;
         assert_eq!(
             configuration.runtime().map(|r| r.as_str()),
             Some("provided.al2023")
@@ -591,7 +846,7 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
         assert_eq!(architectures, vec!["x86_64"]);
         assert_eq!(
             configuration.role(),
-            Some(format!("arn:aws:iam::{ACCOUNT}:role/ecr-janitor-{function}").as_str())
+            Some(role_arn(ACCOUNT, &name).as_str())
         );
         let expected_timeout = if function == "lifecycle-sweeper" {
             900
@@ -601,13 +856,8 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
             30
         };
         assert_eq!(configuration.timeout(), Some(expected_timeout), "{name}");
-        let environment = configuration
-            .environment()
-            .and_then(|environment| environment.variables())
-            .cloned()
-            .unwrap_or_default();
         assert_eq!(
-            environment.into_iter().collect::<BTreeMap<_, _>>(),
+            environment(&configuration),
             BTreeMap::from([
                 (
                     "JANITOR_CONFIG_S3_URI".to_owned(),
@@ -731,45 +981,21 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
         ("scan-forwarder", scan_forwarder),
         ("lifecycle-sweeper", lifecycle_sweeper),
     ] {
-        let role = format!("ecr-janitor-{function}");
-        let policy = iam
-            .get_role_policy()
-            .role_name(&role)
-            .policy_name(&role)
-            .send()
-            .await
-            .expect("role policy");
+        let name = format!("ecr-janitor-{function}");
         assert_eq!(
-            actions_to_resources(policy.policy_document()),
+            inline_policy(&iam, &name).await,
             expected_policy(&expected),
-            "{role}"
+            "{name}"
         );
-        let trust = iam.get_role().role_name(&role).send().await.expect("role");
-        let trust = trust
-            .role()
-            .and_then(|role| role.assume_role_policy_document())
-            .expect("trust policy");
-        let trust: Value = serde_json::from_str(
-            &percent_encoding::percent_decode_str(trust)
-                .decode_utf8()
-                .expect("UTF-8"),
-        )
-        .expect("trust JSON");
+        let trust = trust_policy(&role(&iam, &name).await);
         assert_eq!(
             trust["Statement"][0]["Principal"]["Service"],
             "lambda.amazonaws.com"
         );
     }
-    let scheduler_policy = iam
-        .get_role_policy()
-        .role_name("ecr-janitor-scheduler")
-        .policy_name("ecr-janitor-scheduler")
-        .send()
-        .await
-        .expect("scheduler role policy");
     let sweeper_arn = function_arn("lifecycle-sweeper");
     assert_eq!(
-        actions_to_resources(scheduler_policy.policy_document()),
+        inline_policy(&iam, "ecr-janitor-scheduler").await,
         expected_policy(&[
             (
                 &["lambda:InvokeFunction"],
@@ -782,66 +1008,19 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
     // ---- event routing: rule patterns, targets, dead letters, retries
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     let expected_rules = [
-        (
-            "default",
-            "image-push",
-            "tag-enforcer",
-            json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Action"],
-                   "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]}}),
-        ),
-        (
-            "default",
-            "basic-scan",
-            "scan-forwarder",
-            json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"],
-                   "detail": {"scan-status": ["COMPLETE"]}}),
-        ),
-        (
-            "default",
-            "inspector-finding",
-            "scan-forwarder",
-            json!({"source": ["aws.inspector2"], "detail-type": ["Inspector2 Finding"],
-                   "detail": {"resources": {"type": ["AWS_ECR_CONTAINER_IMAGE"]}}}),
-        ),
-        (
-            "default",
-            "inspector-scan",
-            "scan-forwarder",
-            json!({"source": ["aws.inspector2"], "detail-type": ["Inspector2 Scan"]}),
-        ),
-        (
-            "ecr-janitor",
-            "sweep-repository",
-            "lifecycle-sweeper",
-            json!({"source": ["ecr-janitor"],
-                   "detail-type": ["Sweep Repository", "Gather In Use", "Sweep Target"],
-                   "account": [ACCOUNT]}),
-        ),
+        ("default", "image-push", "tag-enforcer"),
+        ("default", "basic-scan", "scan-forwarder"),
+        ("default", "inspector-finding", "scan-forwarder"),
+        ("default", "inspector-scan", "scan-forwarder"),
+        ("ecr-janitor", "sweep-repository", "lifecycle-sweeper"),
     ];
     let mut rule_arns = BTreeSet::new();
-    for (bus, rule, function, pattern) in &expected_rules {
-        let name = format!("ecr-janitor-{rule}");
-        let described = events
-            .describe_rule()
-            .name(&name)
-            .event_bus_name(*bus)
-            .send()
-            .await
-            .expect("describe rule");
-        let actual: Value = serde_json::from_str(described.event_pattern().expect("pattern"))
-            .expect("pattern JSON");
-        assert_eq!(&actual, pattern, "{name}");
-        rule_arns.insert(described.arn().expect("rule ARN").to_owned());
-
-        let targets = events
-            .list_targets_by_rule()
-            .rule(&name)
-            .event_bus_name(*bus)
-            .send()
-            .await
-            .expect("targets");
-        let targets: Vec<(String, String, Option<i32>, Option<i32>)> = targets
-            .targets()
+    for (bus, key, function) in expected_rules {
+        let name = format!("ecr-janitor-{key}");
+        let rule = event_rule(&events, bus, &name).await;
+        assert_eq!(rule.pattern, rule_pattern(key), "{name}");
+        let targets: Vec<(String, String, Option<i32>, Option<i32>)> = rule
+            .targets
             .iter()
             .map(|target| {
                 (
@@ -870,6 +1049,7 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
             )],
             "{name}"
         );
+        rule_arns.insert(rule.arn);
     }
     assert_eq!(
         rule_arns
@@ -899,7 +1079,7 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
     assert_eq!(target.arn(), sweeper_arn);
     assert_eq!(
         target.role_arn(),
-        format!("arn:aws:iam::{ACCOUNT}:role/ecr-janitor-scheduler")
+        role_arn(ACCOUNT, "ecr-janitor-scheduler")
     );
     assert_eq!(target.input(), Some(r#"{"sweep":"all"}"#));
     assert_eq!(
@@ -964,30 +1144,11 @@ async fn example_deployment_applies_against_moto_and_plans_clean() {
     // since its refresh reads every alarm back (DescribeAlarms) and compares it with the
     // configuration, and the module's terraform test checks their wiring.
 
-    // ---- a second plan must find nothing to change (exit code 0, not 2)
-    let plan = terraform.run(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "plan after apply must be empty:\n{}\n{}",
-        String::from_utf8_lossy(&plan.stdout),
-        String::from_utf8_lossy(&plan.stderr)
-    );
+    terraform.assert_plan_is_empty();
 
     // ---- destroy removes everything it created, including the adopted repository
-    terraform.run_ok(&["destroy", "-auto-approve", "-no-color"]);
-    let left = ecr
-        .describe_repositories()
-        .send()
-        .await
-        .expect("describe repositories");
-    assert!(left.repositories().is_empty(), "{left:?}");
-    let functions = lambda
-        .list_functions()
-        .send()
-        .await
-        .expect("list functions");
-    assert!(functions.functions().is_empty(), "{functions:?}");
+    terraform.destroy();
+    assert_nothing_left(&sdk, ACCOUNT).await;
 
     eprintln!(
         "terraform apply/plan/destroy against moto: {:.1} s",
@@ -1034,17 +1195,8 @@ module "registry" {
 "#,
     )
     .expect("write root");
-    std::fs::write(
-        root.join("moto_override.tf"),
-        override_tf(&moto.endpoint(), &[]),
-    )
-    .expect("write override");
-    let terraform = Terraform {
-        dir: root,
-        cli_config: cli_config(temp.path()),
-    };
-    terraform.run_ok(&["init", "-no-color"]);
-    terraform.run_ok(&["apply", "-auto-approve", "-no-color"]);
+    let terraform = Terraform::against_moto(temp.path(), root, &moto.endpoint(), &[]);
+    terraform.init_and_apply();
 
     let registry = ecr
         .describe_registry()
@@ -1098,14 +1250,8 @@ module "registry" {
         json!(["ecr:CreateRepository", "ecr:ReplicateImage"])
     );
 
-    let plan = terraform.run(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "a second plan must be empty:\n{}",
-        String::from_utf8_lossy(&plan.stdout)
-    );
-    terraform.run_ok(&["destroy", "-auto-approve", "-no-color"]);
+    terraform.assert_plan_is_empty();
+    terraform.destroy();
 }
 
 const MEMBER_A: &str = "111111111111";
@@ -1124,21 +1270,6 @@ fn organization_janitor_config() -> Value {
     json!({
         "sweeper": { "mode": "dry-run", "repositories": [ { "include": ["*"], "policy": "native" } ] }
     })
-}
-
-/// The event patterns of the forwarded events, by rule key (the hub's default-bus ones).
-fn forwarded_pattern(key: &str) -> Value {
-    match key {
-        "image-push" => json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Action"],
-                                "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]}}),
-        "basic-scan" => json!({"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"],
-                                "detail": {"scan-status": ["COMPLETE"]}}),
-        "inspector-finding" => {
-            json!({"source": ["aws.inspector2"], "detail-type": ["Inspector2 Finding"],
-                   "detail": {"resources": {"type": ["AWS_ECR_CONTAINER_IMAGE"]}}})
-        }
-        other => panic!("no forwarded event {other}"),
-    }
 }
 
 /// The member role's policy, as `modules/janitor-member` grants it in `REGION`.
@@ -1206,14 +1337,6 @@ fn member_policy(account: &str, enforce: bool) -> BTreeMap<String, BTreeSet<Stri
     expected_policy(&entries)
 }
 
-/// A JSON document from IAM (URL-encoded) or any other service.
-fn policy_json(document: &str) -> Value {
-    let decoded = percent_encoding::percent_decode_str(document)
-        .decode_utf8()
-        .expect("policy is UTF-8");
-    serde_json::from_str(&decoded).expect("policy is JSON")
-}
-
 /// `value` with every array sorted, so that documents compare whatever order a service
 /// keeps (IAM and EventBridge treat these lists as sets).
 fn sorted(value: &Value) -> Value {
@@ -1276,69 +1399,35 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
     let hub = moto.sdk_config().await;
 
     let temp = tempfile::tempdir().expect("temp dir");
-    let infra = temp.path().join("infra");
-    copy_dir(&workspace_root().join("infra"), &infra);
-    std::fs::write(
-        infra.join("moto_override.tf"),
-        override_tf(&endpoint, &EXAMPLE_PROVIDER_ALIASES),
-    )
-    .expect("write override");
-    let artifacts = write_function_zips(&temp.path().join("lambda"));
-    let tfvars = json!({
-        "artifacts_dir": artifacts,
-        "architecture": "x86_64",
-        // moto serves plain HTTP and evaluates the TLS-only Deny without its condition.
-        "config_bucket_require_tls": false,
-        "snapshot_bucket_require_tls": false,
-        "schedule_expression": "rate(12 hours)",
-        // The members are the subject here: no repositories of the hub's own, and no
-        // pull-through cache (moto implements neither rules nor creation templates).
-        "repositories": {},
-        "cached_registries": {},
-        "janitor_config": organization_janitor_config(),
-        "members": {
-            "member_a": { "account_id": MEMBER_A },
-            "member_b": { "account_id": MEMBER_B, "enforce": true }
-        },
-        "member_external_id": MEMBER_EXTERNAL_ID,
-        "organization_id": ORGANIZATION_ID
-    });
-    std::fs::write(infra.join("terraform.tfvars.json"), tfvars.to_string()).expect("write tfvars");
-    let terraform = Terraform {
-        dir: infra,
-        cli_config: cli_config(temp.path()),
-    };
-    terraform.run_ok(&["init", "-no-color"]);
-    terraform.run_ok(&["apply", "-auto-approve", "-no-color"]);
+    let terraform = Terraform::example(
+        temp.path(),
+        &endpoint,
+        json!({
+            // moto serves plain HTTP and evaluates the TLS-only Deny without its condition.
+            "snapshot_bucket_require_tls": false,
+            // The members are the subject here: no repositories of the hub's own.
+            "repositories": {},
+            "janitor_config": organization_janitor_config(),
+            "members": {
+                "member_a": { "account_id": MEMBER_A },
+                "member_b": { "account_id": MEMBER_B, "enforce": true }
+            },
+            "member_external_id": MEMBER_EXTERNAL_ID,
+            "organization_id": ORGANIZATION_ID
+        }),
+    );
+    terraform.init_and_apply();
 
     let hub_roles: BTreeSet<String> = FUNCTIONS
         .iter()
-        .map(|function| format!("arn:aws:iam::{ACCOUNT}:role/ecr-janitor-{function}"))
+        .map(|function| role_arn(ACCOUNT, &format!("ecr-janitor-{function}")))
         .collect();
     let bus_arn = arn("events", "event-bus/ecr-janitor");
 
     // ---- hub: the configuration names the members
     let s3 = aws_sdk_s3::Client::new(&hub);
-    let buckets = s3.list_buckets().send().await.expect("list buckets");
-    let bucket_named = |prefix: &str| -> String {
-        buckets
-            .buckets()
-            .iter()
-            .filter_map(|bucket| bucket.name())
-            .find(|name| name.starts_with(prefix))
-            .unwrap_or_else(|| panic!("a bucket {prefix}*"))
-            .to_owned()
-    };
-    let config_bucket = bucket_named("ecr-janitor-config-");
-    let snapshot_bucket = bucket_named("ecr-janitor-in-use-");
-    let config = s3
-        .get_object()
-        .bucket(&config_bucket)
-        .key("janitor-config.json")
-        .send()
-        .await
-        .expect("config object");
-    let body = config.body.collect().await.expect("body").into_bytes();
+    let config_bucket = bucket_named(&s3, "ecr-janitor-config-").await;
+    let snapshot_bucket = bucket_named(&s3, "ecr-janitor-in-use-").await;
     let mut expected_config = organization_janitor_config();
     expected_config["targets"] = json!({
         "accounts": [
@@ -1348,10 +1437,8 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
         "roleName": MEMBER_ROLE,
         "externalId": MEMBER_EXTERNAL_ID
     });
-    assert_eq!(
-        serde_json::from_slice::<Value>(&body).expect("config is JSON"),
-        expected_config
-    );
+    let (stored, _version_id) = stored_config(&s3, &config_bucket).await;
+    assert_eq!(stored, expected_config);
 
     // ---- hub: the snapshot bucket is versioned, private, encrypted, and expires old
     // versions. moto's GetBucketVersioning answers in a shape the SDK rejects: two writes
@@ -1418,19 +1505,9 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
     // ---- hub: only the sweeper knows where the snapshots are
     let lambda = aws_sdk_lambda::Client::new(&hub);
     for function in FUNCTIONS {
-        let configuration = lambda
-            .get_function_configuration()
-            .function_name(format!("ecr-janitor-{function}"))
-            .send()
-            .await
-            .expect("function configuration");
-        let environment = configuration
-            .environment()
-            .and_then(|environment| environment.variables())
-            .cloned()
-            .unwrap_or_default();
+        let configuration = function_configuration(&lambda, function).await;
         assert_eq!(
-            environment.get("JANITOR_SNAPSHOT_S3_URI"),
+            environment(&configuration).get("JANITOR_SNAPSHOT_S3_URI"),
             (function == "lifecycle-sweeper")
                 .then(|| format!("s3://{snapshot_bucket}/in-use/"))
                 .as_ref(),
@@ -1442,18 +1519,11 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
     // reads and writes the snapshot prefix; nobody lists the organization (no discovery)
     let iam = aws_sdk_iam::Client::new(&hub);
     let member_roles: BTreeSet<String> = [MEMBER_A, MEMBER_B]
-        .map(|account| format!("arn:aws:iam::{account}:role/{MEMBER_ROLE}"))
+        .map(|account| role_arn(account, MEMBER_ROLE))
         .into();
     for function in FUNCTIONS {
         let role = format!("ecr-janitor-{function}");
-        let policy = iam
-            .get_role_policy()
-            .role_name(&role)
-            .policy_name(&role)
-            .send()
-            .await
-            .expect("role policy");
-        let policy = actions_to_resources(policy.policy_document());
+        let policy = inline_policy(&iam, &role).await;
         assert_eq!(policy.get("sts:AssumeRole"), Some(&member_roles), "{role}");
         assert_eq!(policy.get("organizations:ListAccounts"), None, "{role}");
         let snapshot_grants: BTreeMap<&str, Option<&BTreeSet<String>>> =
@@ -1531,37 +1601,16 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
     let mut janitor_bus_rules = vec![(
         "sweep-repository".to_owned(),
         "lifecycle-sweeper",
-        json!({"source": ["ecr-janitor"],
-               "detail-type": ["Sweep Repository", "Gather In Use", "Sweep Target"],
-               "account": [ACCOUNT]}),
+        rule_pattern("sweep-repository"),
     )];
     for (key, function) in FORWARDED {
-        janitor_bus_rules.push((format!("member-{key}"), function, forwarded_pattern(key)));
+        janitor_bus_rules.push((format!("member-{key}"), function, rule_pattern(key)));
     }
-    for (key, function, pattern) in &janitor_bus_rules {
+    for (key, function, pattern) in janitor_bus_rules {
         let name = format!("ecr-janitor-{key}");
-        let rule = events
-            .describe_rule()
-            .name(&name)
-            .event_bus_name("ecr-janitor")
-            .send()
-            .await
-            .expect("describe rule");
-        let actual: Value =
-            serde_json::from_str(rule.event_pattern().expect("pattern")).expect("pattern JSON");
-        assert_eq!(&actual, pattern, "{name}");
-        let targets = events
-            .list_targets_by_rule()
-            .rule(&name)
-            .event_bus_name("ecr-janitor")
-            .send()
-            .await
-            .expect("targets");
-        let targets: Vec<&str> = targets
-            .targets()
-            .iter()
-            .map(|target| target.arn())
-            .collect();
+        let rule = event_rule(&events, "ecr-janitor", &name).await;
+        assert_eq!(rule.pattern, pattern, "{name}");
+        let targets: Vec<&str> = rule.targets.iter().map(Target::arn).collect();
         assert_eq!(targets, vec![function_arn(function)], "{name}");
     }
     let hub_default_rules = events
@@ -1579,21 +1628,10 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
     for (account, enforce) in [(MEMBER_A, false), (MEMBER_B, true)] {
         let member = account_sdk_config(&endpoint, &hub, account).await;
         let iam = aws_sdk_iam::Client::new(&member);
-        let role = iam
-            .get_role()
-            .role_name(MEMBER_ROLE)
-            .send()
-            .await
-            .expect("the member role");
-        let role = role.role().expect("role");
+        let member_role = role(&iam, MEMBER_ROLE).await;
+        assert_eq!(member_role.arn(), role_arn(account, MEMBER_ROLE));
         assert_eq!(
-            role.arn(),
-            format!("arn:aws:iam::{account}:role/{MEMBER_ROLE}")
-        );
-        assert_eq!(
-            sorted(&policy_json(
-                role.assume_role_policy_document().expect("trust policy")
-            )),
+            sorted(&trust_policy(&member_role)),
             sorted(&json!({
                 "Version": "2012-10-17",
                 "Statement": [{
@@ -1606,36 +1644,16 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
             })),
             "{account}: trusted by the hub's three function roles only, with the external id"
         );
-        let policy = iam
-            .get_role_policy()
-            .role_name(MEMBER_ROLE)
-            .policy_name(MEMBER_ROLE)
-            .send()
-            .await
-            .expect("member role policy");
         assert_eq!(
-            actions_to_resources(policy.policy_document()),
+            inline_policy(&iam, MEMBER_ROLE).await,
             member_policy(account, enforce),
             "{account} (enforce: {enforce})"
         );
 
         let forwarder = format!("{MEMBER_ROLE}-events-{REGION}");
-        let forwarder_role = iam
-            .get_role()
-            .role_name(&forwarder)
-            .send()
-            .await
-            .expect("the forwarding role");
-        let forwarder_role = forwarder_role.role().expect("role");
-        let forwarder_policy = iam
-            .get_role_policy()
-            .role_name(&forwarder)
-            .policy_name(&forwarder)
-            .send()
-            .await
-            .expect("forwarding role policy");
+        let forwarder_role = role(&iam, &forwarder).await;
         assert_eq!(
-            actions_to_resources(forwarder_policy.policy_document()),
+            inline_policy(&iam, &forwarder).await,
             expected_policy(&[(&["events:PutEvents"], vec![bus_arn.clone()])])
         );
 
@@ -1643,30 +1661,14 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
         let mut rule_arns = Vec::new();
         for (key, _) in FORWARDED {
             let name = format!("ecr-janitor-forward-{key}");
-            let rule = events
-                .describe_rule()
-                .name(&name)
-                .event_bus_name("default")
-                .send()
-                .await
-                .expect("describe forwarding rule");
-            let actual: Value =
-                serde_json::from_str(rule.event_pattern().expect("pattern")).expect("pattern JSON");
-            assert_eq!(actual, forwarded_pattern(key), "{account} {name}");
-            let rule_arn = rule.arn().expect("rule ARN").to_owned();
+            let rule = event_rule(&events, "default", &name).await;
+            assert_eq!(rule.pattern, rule_pattern(key), "{account} {name}");
             assert_eq!(
-                rule_arn,
+                rule.arn,
                 format!("arn:aws:events:{REGION}:{account}:rule/{name}")
             );
-            rule_arns.push(rule_arn);
-            let targets = events
-                .list_targets_by_rule()
-                .rule(&name)
-                .send()
-                .await
-                .expect("forwarding targets");
-            let targets: Vec<(&str, Option<&str>)> = targets
-                .targets()
+            let targets: Vec<(&str, Option<&str>)> = rule
+                .targets
                 .iter()
                 .map(|target| (target.arn(), target.role_arn()))
                 .collect();
@@ -1675,13 +1677,10 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
                 vec![(bus_arn.as_str(), Some(forwarder_role.arn()))],
                 "{account} {name}: the hub's bus, with the forwarding role"
             );
+            rule_arns.push(rule.arn);
         }
         assert_eq!(
-            sorted(&policy_json(
-                forwarder_role
-                    .assume_role_policy_document()
-                    .expect("trust policy")
-            )),
+            sorted(&trust_policy(&forwarder_role)),
             sorted(&json!({
                 "Version": "2012-10-17",
                 "Statement": [{
@@ -1698,94 +1697,22 @@ async fn organization_example_applies_a_hub_and_two_members_against_moto() {
         );
     }
 
-    // ---- a second plan must find nothing to change (exit code 0, not 2)
-    let plan = terraform.run(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "plan after apply must be empty:\n{}\n{}",
-        String::from_utf8_lossy(&plan.stdout),
-        String::from_utf8_lossy(&plan.stderr)
-    );
+    terraform.assert_plan_is_empty();
 
     // ---- destroy leaves nothing in any account (the snapshot versions written above
     // included: the bucket holds derived data and is force-destroyed)
-    terraform.run_ok(&["destroy", "-auto-approve", "-no-color"]);
-    let buckets = s3.list_buckets().send().await.expect("list buckets");
-    assert!(buckets.buckets().is_empty(), "{buckets:?}");
-    let functions = lambda
-        .list_functions()
-        .send()
-        .await
-        .expect("list functions");
-    assert!(functions.functions().is_empty(), "{functions:?}");
-    let buses = events.list_event_buses().send().await.expect("list buses");
-    let bus_names: Vec<&str> = buses
-        .event_buses()
-        .iter()
-        .filter_map(|bus| bus.name())
-        .collect();
-    assert_eq!(bus_names, vec!["default"]);
+    terraform.destroy();
     for account in [ACCOUNT, MEMBER_A, MEMBER_B] {
-        let config = if account == ACCOUNT {
+        let sdk = if account == ACCOUNT {
             hub.clone()
         } else {
             account_sdk_config(&endpoint, &hub, account).await
         };
-        let roles = aws_sdk_iam::Client::new(&config)
-            .list_roles()
-            .send()
-            .await
-            .expect("list roles");
-        let names: Vec<&str> = roles.roles().iter().map(|role| role.role_name()).collect();
-        assert!(names.is_empty(), "{account}: roles left {names:?}");
-        let rules = aws_sdk_eventbridge::Client::new(&config)
-            .list_rules()
-            .send()
-            .await
-            .expect("list rules");
-        assert!(rules.rules().is_empty(), "{account}: rules left {rules:?}");
+        assert_nothing_left(&sdk, account).await;
     }
 
     eprintln!(
         "organization example apply/plan/destroy against moto: {:.1} s",
         started.elapsed().as_secs_f64()
     );
-}
-
-/// Asserts that `bucket` blocks every kind of public access and encrypts with SSE-S3.
-async fn assert_private_and_encrypted(s3: &aws_sdk_s3::Client, bucket: &str) {
-    let public_access = s3
-        .get_public_access_block()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("public access block");
-    let block = public_access
-        .public_access_block_configuration()
-        .expect("configuration");
-    assert_eq!(
-        [
-            block.block_public_acls(),
-            block.block_public_policy(),
-            block.ignore_public_acls(),
-            block.restrict_public_buckets()
-        ],
-        [Some(true); 4]
-    );
-    let encryption = s3
-        .get_bucket_encryption()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("encryption");
-    let algorithms: Vec<String> = encryption
-        .server_side_encryption_configuration()
-        .expect("configuration")
-        .rules()
-        .iter()
-        .filter_map(|rule| rule.apply_server_side_encryption_by_default())
-        .map(|default| default.sse_algorithm().as_str().to_owned())
-        .collect();
-    assert_eq!(algorithms, vec!["AES256".to_owned()]);
 }
