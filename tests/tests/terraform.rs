@@ -104,7 +104,10 @@ const EXAMPLE_PROVIDER_ALIASES: [&str; 2] = ["member_a", "member_b"];
 
 /// The override that points the default provider and each alias at moto. An aliased
 /// provider keeps the rest of its own configuration (its `assume_role` block): an
-/// override only replaces the arguments and block types it sets.
+/// override only replaces the arguments and block types it sets. Three attempts per
+/// call, as AWS's SDKs make: a loaded moto now and then drops a connection mid-answer
+/// ("use of closed network connection" on the aliases' AssumeRole), and every call
+/// these configurations make is one moto implements, so no retry waits in vain.
 fn override_tf(endpoint: &str, aliases: &[&str]) -> String {
     let endpoints: String = ENDPOINT_SERVICES
         .iter()
@@ -122,7 +125,7 @@ provider "aws" {{
   secret_key                  = "testing"
   skip_credentials_validation = true
   skip_metadata_api_check     = true
-  max_retries                 = 1
+  max_retries                 = 3
   s3_use_path_style           = true
 
   endpoints {{
