@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local import running  # noqa: E402
 from localaws import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,17 +146,6 @@ def sessions_started() -> dict[str, int]:
     return json.loads(processes.read_text()) if processes.exists() else {}
 
 
-def session_alive(session: int) -> bool:
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 3 and fields[3] == str(session) and fields[0] != "Z":
-            return True
-    return False
-
-
 def run_block(commands: list[str]) -> tuple[list[tuple[int | None, str]], set[int], bool]:
     """Runs the block; returns each command's outcome, every session it started and
     whether it ran out of time (then it was killed)."""
@@ -237,7 +227,7 @@ def main() -> int:
         problems.append(f"cargo lambda watch compiled instead of reusing make local's build: see {watch_log}")
     if not sessions:
         problems.append("the block started no moto server or cargo lambda watch")
-    left = [session for session in sessions if session_alive(session)]
+    left = [session for session in sessions if running(session)]
     if left:
         problems.append(f"processes of sessions {left} are still running")
     for problem in problems:
