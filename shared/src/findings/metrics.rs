@@ -8,7 +8,7 @@ use crate::metrics::{self, EmfRecord};
 const FUNCTION: &str = "scan-forwarder";
 
 /// Every severity, most severe first: the order of the per-severity records.
-const SEVERITIES: [Severity; 6] = [
+pub(crate) const SEVERITIES: [Severity; 6] = [
     Severity::Critical,
     Severity::High,
     Severity::Medium,

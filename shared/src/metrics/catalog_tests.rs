@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{EmfRecord, ALL, NAMESPACE};
 use crate::findings::model::tests::sample_finding;
-use crate::findings::{metrics as forwarder_metrics, Finding, ForwardReport, Severity};
+use crate::findings::{metrics as forwarder_metrics, Finding, ForwardReport};
 use crate::sweep::report::{PolicyKind, RepositorySummary};
 use crate::sweep::SweepMode;
 
@@ -87,14 +87,7 @@ fn emitted(records: &[EmfRecord]) -> BTreeMap<MetricKey, MetricFacts> {
 /// Every record the functions can emit: a sweep in each mode, and a forwarded event
 /// with findings of every severity, forwarded and suppressed.
 fn every_record() -> Vec<EmfRecord> {
-    let severities = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Informational,
-        Severity::Untriaged,
-    ];
+    let severities = forwarder_metrics::SEVERITIES;
     let findings: Vec<Finding> = severities
         .iter()
         .map(|&severity| Finding {
